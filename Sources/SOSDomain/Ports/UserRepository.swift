@@ -1,0 +1,21 @@
+import Foundation
+
+/// Storage of user accounts. Implementations throw `DomainError.conflict` on a duplicate email.
+public protocol UserRepository: Sendable {
+    func create(_ user: User, passwordHash: String?) async throws
+    func find(id: UUID) async throws -> User?
+    func find(email: String) async throws -> User?
+    /// The user and its password hash, for sign-in.
+    func credentials(email: String) async throws -> (user: User, passwordHash: String?)?
+    /// The user behind a token and whether that token was revoked, in one round trip.
+    func authSnapshot(id: UUID, tokenKey: String) async throws -> (user: User?, revoked: Bool)
+    /// Saves every field of `user`, its associated doctors included.
+    func update(_ user: User) async throws
+    func setPasswordHash(userId: UUID, hash: String) async throws
+    /// Returns false when there was no such user.
+    func delete(id: UUID) async throws -> Bool
+    func list(_ query: UserQuery) async throws -> Page<User>
+    func count(role: Role) async throws -> Int
+    /// Which of `ids` are users with `role`.
+    func existing(ids: [UUID], role: Role) async throws -> Set<UUID>
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOSSL
+import SOSDomain
+import SOSStorage
+import ServiceLifecycle
+
+/// The services and stores one server process runs on, built once from the configuration.
+public struct AppServices: Sendable {
+    public let configuration: ServerConfiguration
+    public let database: Database
+    public let users: any UserRepository
+    public let tokens: any TokenStore
+    public let auth: AuthService
+    public let userService: UserService
+    let metrics: PrometheusMetrics
+    let logger: Logger
+
+    /// Opens the database and wires repositories and services (no network, no migrations yet).
+    public static func build(_ configuration: ServerConfiguration, logger: Logger) async throws -> AppServices {
+        try configuration.validate()
+        let database: Database
+        if let url = configuration.databaseURL {
+            database = try Database.postgres(
+                url: url, searchPath: configuration.databaseSchema,
+                maximumConnections: configuration.databaseMaxConnections, logger: logger
+            )
+        } else {
+            database = try await Database.sqlite(path: configuration.sqlitePath, logger: logger)
+        }
+        let secrets = SystemSecrets()
+        let jwtSecret = try configuration.jwtSecret
+            ?? SecretFile.loadOrCreate(at: (configuration.dataDirectory as NSString).appendingPathComponent("jwt_secret"), secrets: secrets)
+        let codec = await JWTAccessTokenCodec(secret: jwtSecret, secrets: secrets)
+        let hasher = BcryptPasswordHasher(cost: configuration.bcryptCost)
+        let users = SQLUserRepository(database: database)
+        let tokens = SQLTokenStore(database: database)
+        let auth = AuthService(
+            users: users, tokens: tokens, hasher: hasher, codec: codec, secrets: secrets,
+            limiter: RateLimiter(), settings: configuration.authSettings
+        )
+        return AppServices(
+            configuration: configuration,
+            database: database,
+            users: users,
+            tokens: tokens,
+            auth: auth,
+            userService: UserService(users: users, tokens: tokens, hasher: hasher),
+            metrics: PrometheusMetrics(),
+            logger: logger
+        )
+    }
+
+    /// Applies pending migrations, then in development creates the default admin when there is no admin.
+    public func prepare() async throws {
+        try await Migrator(database: self.database, logger: self.logger).migrate()
+        if self.configuration.mode == .development {
+            let admins = try await self.users.count(role: .admin) + self.users.count(role: .superadmin)
+            if admins == 0 {
+                try await self.userService.ensureAdmin(email: "admin@test.com", password: "Admin123!", name: "Administrator")
+                self.logger.notice("Development mode: created admin admin@test.com with password Admin123!")
+            }
+        }
+    }
+}
+
+/// Builds the whole server: database, services, REST router, TLS when configured.
+public func buildApplication(_ configuration: ServerConfiguration) async throws -> some ApplicationProtocol {
+    var logger = Logger(label: "sos-server")
+    logger.logLevel = configuration.logLevel
+    let services = try await AppServices.build(configuration, logger: logger)
+    return try buildApplication(services)
+}
+
+/// Builds the server around already-built services (tests pass their own).
+public func buildApplication(_ services: AppServices) throws -> Application<RouterResponder<AppRequestContext>> {
+    let configuration = services.configuration
+    let router = buildRouter(services)
+    var app = Application(
+        router: router,
+        server: try serverBuilder(configuration),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sos-server"),
+        services: [services.database, MaintenanceService(tokens: services.tokens, logger: services.logger)],
+        logger: services.logger
+    )
+    app.beforeServerStarts {
+        try await services.prepare()
+    }
+    return app
+}
+
+/// HTTP/1.1, wrapped in TLS when `SOS_TLS_CERT` and `SOS_TLS_KEY` are set.
+func serverBuilder(_ configuration: ServerConfiguration) throws -> HTTPServerBuilder {
+    guard let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath else {
+        return .http1()
+    }
+    do {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        tls.applicationProtocols = ["http/1.1"]
+        return try .tls(.http1(), tlsConfiguration: tls)
+    } catch {
+        throw ConfigurationError("Cannot load TLS certificate \(certificatePath) or key \(keyPath): \(error). Both must be PEM files.")
+    }
+}
+
+/// Builds the REST router: middleware, every controller, and 405 answers for wrong methods.
+func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
+    let configuration = services.configuration
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    router.add(middleware: MetricsMiddleware(metrics: services.metrics))
+    if !configuration.corsOrigins.isEmpty {
+        router.add(middleware: CORSPolicyMiddleware(allowedOrigins: configuration.corsOrigins))
+    }
+    router.add(middleware: ErrorMiddleware(maxBodyBytes: configuration.maxBodyBytes))
+
+    OperationsController(database: services.database, metrics: services.metrics, openAPI: loadOpenAPI(configuration)).addRoutes(to: router)
+
+    let api = router.group("api/v1")
+    let authController = AuthController(auth: services.auth, users: services.userService, trustForwardedFor: configuration.trustForwardedFor)
+    authController.addPublicRoutes(to: api.group("auth"))
+
+    let authenticated = api.group().add(middleware: AuthenticationMiddleware(auth: services.auth))
+        .group(context: AuthenticatedContext.self)
+    authController.addAuthenticatedRoutes(to: authenticated.group("auth"))
+    UserController(users: services.userService).addRoutes(to: authenticated.group("users"))
+
+    MethodNotAllowed.register(on: router)
+    return router
+}
+
+/// Reads `protocol/openapi.yaml` from the assets directory, if it is there.
+func loadOpenAPI(_ configuration: ServerConfiguration) -> String? {
+    let path = (configuration.assetsDirectory as NSString).appendingPathComponent("protocol/openapi.yaml")
+    return FileManager.default.contents(atPath: path).flatMap { String(data: $0, encoding: .utf8) }
+}

@@ -1,0 +1,40 @@
+import HummingbirdBcrypt
+import NIOCore
+import NIOPosix
+import SOSDomain
+
+/// bcrypt on a dedicated thread pool, so a burst of sign-ins never stalls the event loops.
+///
+/// The pool has one thread fewer than the machine has cores (at least one): hashing can saturate those
+/// while a core stays free for serving other requests.
+final class BcryptPasswordHasher: PasswordHasher {
+    let cost: UInt8
+    let pool: NIOThreadPool
+    /// A hash of a random password at `cost`, verified against when the account does not exist.
+    let decoy: String
+
+    init(cost: Int) {
+        self.cost = UInt8(cost)
+        self.pool = NIOThreadPool(numberOfThreads: max(1, System.coreCount - 1))
+        self.pool.start()
+        self.decoy = Bcrypt.hash(SystemSecrets().randomToken(), cost: UInt8(cost))
+    }
+
+    deinit {
+        self.pool.shutdownGracefully { _ in }
+    }
+
+    func hash(_ password: String) async throws -> String {
+        let cost = self.cost
+        return try await self.pool.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    func verify(_ password: String, hash: String) async throws -> Bool {
+        try await self.pool.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+
+    func burnVerification(_ password: String) async {
+        let decoy = self.decoy
+        _ = try? await self.pool.runIfActive { Bcrypt.verify(password, hash: decoy) }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Logging
+import SOSDomain
+
+/// Everything the server reads from its environment (and the same settings given as CLI flags).
+public struct ServerConfiguration: Sendable {
+    /// `SOS_ENV`: development seeds the default admin and exposes development endpoints.
+    public enum Mode: String, Sendable {
+        case development
+        case production
+    }
+
+    public var mode: Mode = .development
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// `DATABASE_URL`; unset means embedded SQLite in `dataDirectory`.
+    public var databaseURL: String?
+    /// `SOS_DB_SCHEMA`: PostgreSQL schema to use (its `search_path`); unset means the server's default.
+    public var databaseSchema: String?
+    public var dataDirectory: String = "./data"
+    public var jwtSecret: String?
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// `CORS_ORIGINS`, comma separated; `*` allows any origin.
+    public var corsOrigins: [String] = []
+    /// Where `protocol/` and `web-demo/` are read from (`SOS_ASSETS_DIR`, default: the working directory).
+    public var assetsDirectory: String = "."
+    public var logLevel: Logger.Level = .info
+    public var bcryptCost: Int = 11
+    public var accessTokenLifetime: TimeInterval = 15 * 60
+    public var refreshTokenLifetime: TimeInterval = 30 * 24 * 3600
+    /// Sign-in attempts per client address per minute.
+    public var loginAttemptsPerMinute: Int = 30
+    /// Failed sign-ins per account per 15 minutes before the account is throttled.
+    public var loginFailuresPerAccount: Int = 10
+    /// Sign-ups per client address per hour.
+    public var registrationsPerHour: Int = 20
+    /// Largest JSON request body accepted, in bytes.
+    public var maxBodyBytes: Int = 1 << 20
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    public var trustForwardedFor: Bool = false
+    /// PostgreSQL pool size.
+    public var databaseMaxConnections: Int = 20
+
+    public init() {}
+
+    /// Reads the documented environment variables; unknown values fail with a message naming the variable.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerConfiguration {
+        var config = ServerConfiguration()
+        try config.apply(environment)
+        return config
+    }
+
+    /// Overlays settings from `values` (environment variable names as keys).
+    public mutating func apply(_ values: [String: String]) throws {
+        func string(_ key: String) -> String? {
+            guard let value = values[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            return value
+        }
+        func int(_ key: String, range: ClosedRange<Int>) throws -> Int? {
+            guard let raw = string(key) else { return nil }
+            guard let value = Int(raw), range.contains(value) else {
+                throw ConfigurationError("\(key) must be an integer in \(range.lowerBound)...\(range.upperBound) (got '\(raw)').")
+            }
+            return value
+        }
+        if let raw = string("SOS_ENV") {
+            guard let mode = Mode(rawValue: raw.lowercased()) else {
+                throw ConfigurationError("SOS_ENV must be 'development' or 'production' (got '\(raw)').")
+            }
+            self.mode = mode
+        }
+        if let host = string("SOS_HOST") { self.host = host }
+        if let port = try int("SOS_PORT", range: 0...65535) { self.port = port }
+        if let url = string("DATABASE_URL") { self.databaseURL = url }
+        if let schema = string("SOS_DB_SCHEMA") {
+            guard schema.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                throw ConfigurationError("SOS_DB_SCHEMA must contain only letters, digits and underscores (got '\(schema)').")
+            }
+            self.databaseSchema = schema
+        }
+        if let dir = string("SOS_DATA_DIR") { self.dataDirectory = dir }
+        if let secret = values["JWT_SECRET"], !secret.isEmpty { self.jwtSecret = secret }
+        if let cert = string("SOS_TLS_CERT") { self.tlsCertificatePath = cert }
+        if let key = string("SOS_TLS_KEY") { self.tlsKeyPath = key }
+        if let origins = values["CORS_ORIGINS"] {
+            self.corsOrigins = origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let dir = string("SOS_ASSETS_DIR") { self.assetsDirectory = dir }
+        if let raw = string("LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+                throw ConfigurationError("LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical (got '\(raw)').")
+            }
+            self.logLevel = level
+        }
+        if let cost = try int("SOS_BCRYPT_COST", range: 4...16) { self.bcryptCost = cost }
+        if let ttl = try int("SOS_ACCESS_TOKEN_TTL", range: 30...86_400) { self.accessTokenLifetime = TimeInterval(ttl) }
+        if let ttl = try int("SOS_REFRESH_TOKEN_TTL", range: 300...31_536_000) { self.refreshTokenLifetime = TimeInterval(ttl) }
+        if let value = try int("SOS_LOGIN_ATTEMPTS_PER_MINUTE", range: 1...1_000_000) { self.loginAttemptsPerMinute = value }
+        if let value = try int("SOS_LOGIN_FAILURES_PER_ACCOUNT", range: 1...1_000_000) { self.loginFailuresPerAccount = value }
+        if let value = try int("SOS_REGISTRATIONS_PER_HOUR", range: 1...1_000_000) { self.registrationsPerHour = value }
+        if let value = try int("SOS_MAX_BODY_BYTES", range: 1024...(64 << 20)) { self.maxBodyBytes = value }
+        if let value = try int("SOS_DB_MAX_CONNECTIONS", range: 1...500) { self.databaseMaxConnections = value }
+        if let raw = string("SOS_TRUST_FORWARDED_FOR") {
+            guard let flag = Self.bool(raw) else {
+                throw ConfigurationError("SOS_TRUST_FORWARDED_FOR must be true or false (got '\(raw)').")
+            }
+            self.trustForwardedFor = flag
+        }
+    }
+
+    /// Checks combinations that cannot work; production needs a strong JWT secret and both TLS files or none.
+    public func validate() throws {
+        if let secret = self.jwtSecret, secret.utf8.count < 32 {
+            throw ConfigurationError("JWT_SECRET must be at least 32 bytes long (it has \(secret.utf8.count)). Generate one with: openssl rand -base64 48")
+        }
+        if self.mode == .production && self.jwtSecret == nil {
+            throw ConfigurationError("JWT_SECRET is required in production (SOS_ENV=production). Set it to at least 32 random bytes, e.g. openssl rand -base64 48")
+        }
+        if (self.tlsCertificatePath == nil) != (self.tlsKeyPath == nil) {
+            throw ConfigurationError("Set both SOS_TLS_CERT and SOS_TLS_KEY to enable TLS, or neither.")
+        }
+    }
+
+    /// The SQLite file used when no `DATABASE_URL` is set.
+    public var sqlitePath: String { (self.dataDirectory as NSString).appendingPathComponent("sos.sqlite") }
+
+    var authSettings: AuthService.Settings {
+        AuthService.Settings(
+            accessTokenLifetime: self.accessTokenLifetime,
+            refreshTokenLifetime: self.refreshTokenLifetime,
+            loginPerAddress: RateLimit(count: self.loginAttemptsPerMinute, per: 60),
+            loginFailuresPerAccount: RateLimit(count: self.loginFailuresPerAccount, per: 15 * 60),
+            registerPerAddress: RateLimit(count: self.registrationsPerHour, per: 3600),
+            registerPerAccount: RateLimit(count: 5, per: 3600)
+        )
+    }
+
+    static func bool(_ raw: String) -> Bool? {
+        switch raw.lowercased() {
+        case "1", "true", "yes", "on": true
+        case "0", "false", "no", "off": false
+        default: nil
+        }
+    }
+}
+
+/// A configuration value the server cannot start with; the message says which and how to fix it.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Hummingbird
+import SOSDomain
+
+extension RequestContext {
+    /// A UUID path parameter, or 400 naming the parameter.
+    func uuid(_ name: String) throws -> UUID {
+        let raw = self.parameters.get(name) ?? ""
+        guard let id = UUID(uuidString: raw) else {
+            throw APIError.badRequest("'\(name)' in the path must be a UUID such as 3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d (got '\(raw.prefix(60))').")
+        }
+        return id
+    }
+}
+
+/// Typed access to query parameters; malformed values fail with 400 and say what was expected.
+struct QueryParameters {
+    let values: [String: String]
+
+    init(_ request: Request) {
+        var values: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters where values[String(key)] == nil {
+            values[String(key)] = String(value)
+        }
+        self.values = values
+    }
+
+    func string(_ name: String) -> String? {
+        guard let value = self.values[name] else { return nil }
+        return value.isEmpty ? nil : value
+    }
+
+    func int(_ name: String) throws -> Int? {
+        guard let raw = self.string(name) else { return nil }
+        guard let value = Int(raw) else { throw APIError.badRequest("'\(name)' must be an integer (got '\(raw.prefix(40))').") }
+        return value
+    }
+
+    func double(_ name: String) throws -> Double? {
+        guard let raw = self.string(name) else { return nil }
+        guard let value = Double(raw), value.isFinite else { throw APIError.badRequest("'\(name)' must be a number (got '\(raw.prefix(40))').") }
+        return value
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        guard let raw = self.string(name) else { return nil }
+        guard let value = ServerConfiguration.bool(raw) else { throw APIError.badRequest("'\(name)' must be true or false (got '\(raw.prefix(40))').") }
+        return value
+    }
+
+    func uuid(_ name: String) throws -> UUID? {
+        guard let raw = self.string(name) else { return nil }
+        guard let value = UUID(uuidString: raw) else { throw APIError.badRequest("'\(name)' must be a UUID (got '\(raw.prefix(60))').") }
+        return value
+    }
+
+    func `enum`<E: DomainEnum>(_ name: String, as type: E.Type) throws -> E? {
+        guard let raw = self.string(name) else { return nil }
+        return try E.parse(raw, field: name)
+    }
+
+    /// `page` and `limit` as the seed defines them.
+    func page(maximum: Int = PageRequest.maximumLimit, defaultLimit: Int = PageRequest.defaultLimit) throws -> PageRequest {
+        try PageRequest(page: try self.int("page"), limit: try self.int("limit"), maximum: maximum, defaultLimit: defaultLimit)
+    }
+}

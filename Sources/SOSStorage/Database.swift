@@ -1,0 +1,177 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import PostgresNIO
+import SQLKit
+import SQLiteKit
+import ServiceLifecycle
+
+/// Which SQL engine backs the server; the few statements that differ switch on it.
+public enum DatabaseKind: String, Sendable {
+    case sqlite
+    case postgres
+}
+
+/// The server's database: embedded SQLite (one connection, serialized) or a PostgreSQL pool.
+///
+/// Repositories reach SQL only through `read`, `write` and `transaction`, so the same SQLKit code runs on both.
+/// Run it as a `Service`: PostgreSQL's pool needs `run()`, and both close on graceful shutdown.
+public final class Database: Service, Sendable {
+    enum Backend: Sendable {
+        case sqlite(SQLiteConnection, AsyncMutex)
+        case postgres(PostgresClient)
+    }
+
+    public let kind: DatabaseKind
+    let backend: Backend
+    let logger: Logger
+
+    init(kind: DatabaseKind, backend: Backend, logger: Logger) {
+        self.kind = kind
+        self.backend = backend
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) an SQLite file, in WAL mode with foreign keys on and full fsync on commit.
+    public static func sqlite(path: String, logger: Logger) async throws -> Database {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let connection = try await SQLiteConnection.open(
+            storage: .file(path: path),
+            threadPool: NIOThreadPool.singleton,
+            logger: logger,
+            on: MultiThreadedEventLoopGroup.singleton.any()
+        ).get()
+        let sql = connection.sql(queryLogLevel: .trace)
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
+            try await sql.raw(SQLQueryString(pragma)).run()
+        }
+        return Database(kind: .sqlite, backend: .sqlite(connection, AsyncMutex()), logger: logger)
+    }
+
+    /// Connects to PostgreSQL from a `postgres://user:password@host:port/database?sslmode=…` URL.
+    ///
+    /// `searchPath` selects a schema for every connection (tests use one schema each).
+    public static func postgres(url: String, searchPath: String? = nil, maximumConnections: Int = 20, logger: Logger) throws -> Database {
+        var configuration = try PostgresURL.parse(url)
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectionIdleTimeout = .seconds(60)
+        if let searchPath {
+            configuration.options.additionalStartupParameters.append(("search_path", searchPath))
+        }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return Database(kind: .postgres, backend: .postgres(client), logger: logger)
+    }
+
+    /// Keeps the PostgreSQL pool running until shutdown; closes the SQLite connection on shutdown.
+    public func run() async throws {
+        switch self.backend {
+        case .postgres(let client):
+            await cancelWhenGracefulShutdown {
+                await client.run()
+            }
+        case .sqlite(let connection, let mutex):
+            try? await gracefulShutdown()
+            _ = try? await mutex.withLock {
+                try await connection.close().get()
+            }
+        }
+    }
+
+    /// Runs read-only work on a connection.
+    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch self.backend {
+        case .sqlite(let connection, let mutex):
+            return try await mutex.withLock { try await body(connection.sql(queryLogLevel: .trace)) }
+        case .postgres(let client):
+            return try await client.withConnection { connection in
+                try await body(connection.sql(queryLogLevel: .trace))
+            }
+        }
+    }
+
+    /// Runs a single statement (or several that need not be atomic).
+    public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await self.read(body)
+    }
+
+    /// Runs `body` in one transaction: everything it wrote is kept, or (when it throws) nothing is.
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch self.backend {
+        case .sqlite(let connection, let mutex):
+            return try await mutex.withLock {
+                let sql = connection.sql(queryLogLevel: .trace)
+                try await sql.raw("BEGIN IMMEDIATE").run()
+                do {
+                    let value = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    return value
+                } catch {
+                    try? await sql.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        case .postgres(let client):
+            return try await client.withConnection { connection in
+                let sql = connection.sql(queryLogLevel: .trace)
+                try await sql.raw("BEGIN").run()
+                do {
+                    let value = try await body(sql)
+                    try await sql.raw("COMMIT").run()
+                    return value
+                } catch {
+                    try? await sql.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// True when a trivial query succeeds (`GET /ready`).
+    public func ping() async -> Bool {
+        do {
+            return try await self.read { sql in
+                try await sql.raw("SELECT 1 AS ok").first() != nil
+            }
+        } catch {
+            self.logger.warning("Database ping failed", metadata: ["error": "\(String(reflecting: error))"])
+            return false
+        }
+    }
+}
+
+/// Parses PostgreSQL connection URLs into a `PostgresClient` configuration.
+enum PostgresURL {
+    static func parse(_ url: String) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url),
+              let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql",
+              let host = components.host, !host.isEmpty
+        else {
+            throw DatabaseSetupError("DATABASE_URL must look like postgres://user:password@host:5432/database (got a value that does not parse).")
+        }
+        let username = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
+        let password = components.password.flatMap { $0.removingPercentEncoding }
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch sslmode {
+        case "disable": tls = .disable
+        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        default: tls = .prefer(.makeClientConfiguration())
+        }
+        return PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: username, password: password,
+            database: path.isEmpty ? nil : path, tls: tls
+        )
+    }
+}
+
+/// A configuration or start-up problem with the database, with a message for the operator.
+public struct DatabaseSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+@testable import SOSServer
+
+@Suite("Error contract and operations")
+struct ErrorContractTests {
+    @Test("Unknown routes are 404 in the seed's error shape")
+    func unknownRoute() async throws {
+        try await withApp { client, _ in
+            expectError(try await client.request(.get, "/api/v1/nothing-here"), .notFound, detailsContain: "openapi.yaml")
+            expectError(try await client.request(.post, "/nope"), .notFound)
+        }
+    }
+
+    @Test("A wrong method on a known path is 405 with Allow; OPTIONS answers Allow")
+    func wrongMethod() async throws {
+        try await withApp { client, _ in
+            let response = try await client.request(.delete, "/api/v1/auth/email/login")
+            expectError(response, .methodNotAllowed, detailsContain: "POST")
+            #expect(response.headers[.allow]?.contains("POST") == true)
+            let patch = try await client.request(.patch, "/api/v1/users/\(UUID().uuidString)")
+            expectError(patch, .methodNotAllowed)
+            #expect(patch.headers[.allow] == "DELETE, GET, HEAD, OPTIONS, PUT")
+            let options = try await client.request(.options, "/api/v1/users")
+            #expect(options.status == .noContent)
+            #expect(options.headers[.allow] == "GET, HEAD, OPTIONS, POST")
+        }
+    }
+
+    @Test("A body over the limit is 413; the server keeps working")
+    func bodyTooLarge() async throws {
+        try await withApp(configure: { $0.maxBodyBytes = 2048 }) { client, _ in
+            let huge = "{\"email\":\"" + String(repeating: "a", count: 5000) + "@x.com\",\"password\":\"Admin123!\"}"
+            expectError(try await client.request(.post, "/api/v1/auth/email/login", rawBody: huge), .contentTooLarge)
+            #expect(try await client.request(.post, "/api/v1/auth/email/login", json: ["email": "admin@test.com", "password": "Admin123!"]).status == .ok)
+        }
+    }
+
+    @Test("Every response carries an X-Request-Id")
+    func requestId() async throws {
+        try await withApp { client, _ in
+            let ok = try await client.request(.get, "/health")
+            let failed = try await client.request(.get, "/missing")
+            let first = try #require(ok.headers[.xRequestID])
+            let second = try #require(failed.headers[.xRequestID])
+            #expect(!first.isEmpty && first != second)
+        }
+    }
+
+    @Test("health, ready, metrics and the OpenAPI document are served")
+    func operations() async throws {
+        try await withApp { client, services in
+            let health = try await client.request(.get, "/health")
+            #expect(health.json == .object(["status": .string("ok")]))
+            let ready = try await client.request(.get, "/ready")
+            #expect(ready.status == .ok)
+            #expect(ready.json["database"]?.string == services.database.kind.rawValue)
+            #expect(try await client.request(.get, "/api/v1/health").status == .ok)
+            _ = try await client.request(.get, "/missing")
+            let metrics = try await client.request(.get, "/metrics")
+            #expect(metrics.status == .ok)
+            #expect(metrics.text.contains(#"sos_http_requests_total{method="GET",route="/health",status="200"} 1"#), "\(metrics.text.prefix(2000))")
+            #expect(metrics.text.contains("sos_http_request_duration_seconds_bucket"))
+            #expect(metrics.text.contains(#"status="404""#))
+            let openapi = try await client.request(.get, "/api/v1/openapi.yaml")
+            #expect(openapi.status == .ok)
+            #expect(openapi.text.hasPrefix("openapi: 3.1"))
+        }
+    }
+
+    @Test("CORS: allowed origins get Access-Control headers (errors too); others get none")
+    func cors() async throws {
+        try await withApp(configure: { $0.corsOrigins = ["https://clinic.example"] }) { client, _ in
+            let preflight = try await client.request(.options, "/api/v1/users", headers: [
+                .origin: "https://clinic.example", .accessControlRequestMethod: "GET", .accessControlRequestHeaders: "authorization",
+            ])
+            #expect(preflight.status == .noContent)
+            #expect(preflight.headers[.accessControlAllowOrigin] == "https://clinic.example")
+            #expect(preflight.headers[.accessControlAllowHeaders] == "authorization")
+            let error = try await client.request(.get, "/api/v1/users", headers: [.origin: "https://clinic.example"])
+            #expect(error.status == .unauthorized)
+            #expect(error.headers[.accessControlAllowOrigin] == "https://clinic.example")
+            let foreign = try await client.request(.get, "/health", headers: [.origin: "https://evil.example"])
+            #expect(foreign.headers[.accessControlAllowOrigin] == nil)
+        }
+    }
+}

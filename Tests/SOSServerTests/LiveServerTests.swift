@@ -1,0 +1,81 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import SOSServer
+
+@Suite("Live server: TLS and sign-in storms")
+struct LiveServerTests {
+    @Test("HTTPS on the same port when SOS_TLS_CERT/SOS_TLS_KEY are set (self-signed certificate made by the test)")
+    func tls() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let cert = directory.path + "/cert.pem"
+        let key = directory.path + "/key.pem"
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"]
+        openssl.standardError = FileHandle.nullDevice
+        openssl.standardOutput = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl must be installed to make the test certificate")
+
+        try await withApp(.ahc(.https), configure: { $0.tlsCertificatePath = cert; $0.tlsKeyPath = key }) { client, _ in
+            let health = try await client.request(.get, "/health")
+            #expect(health.status == .ok)
+            let login = try await client.request(.post, "/api/v1/auth/email/login", json: ["email": "admin@test.com", "password": "Admin123!"])
+            #expect(login.status == .ok)
+            // plain HTTP to the TLS port gets no HTTP answer
+            let port = try #require(client.port)
+            let plain = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer { _ = plain.shutdown() }
+            let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/health")
+            await #expect(throws: (any Error).self) { _ = try await plain.execute(request, timeout: .seconds(5)) }
+        }
+    }
+
+    @Test("A storm of sign-ins does not stall other requests (bcrypt runs off the event loops)")
+    func loginStorm() async throws {
+        try await withApp(.ahc(.http), configure: { $0.bcryptCost = 11 }) { client, _ in
+            let finished = ManagedCounter()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        _ = try await client.request(.post, "/api/v1/auth/email/login", json: ["email": "admin@test.com", "password": "Admin123!"])
+                        finished.increment()
+                    }
+                }
+                // step: give the logins a head start so they are all queued on the hashing pool
+                try await Task.sleep(for: .milliseconds(50))
+                let health = try await client.request(.get, "/health")
+                #expect(health.status == .ok)
+                #expect(finished.value < 8, "health answered only after every login finished: bcrypt blocks request handling")
+                try await group.waitForAll()
+            }
+            #expect(finished.value == 8)
+        }
+    }
+}
+
+/// A counter shared between tasks.
+final class ManagedCounter: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var count = 0
+
+    func increment() {
+        self.lock.lock()
+        self.count += 1
+        self.lock.unlock()
+    }
+
+    var value: Int {
+        self.lock.lock()
+        defer { self.lock.unlock() }
+        return self.count
+    }
+}
