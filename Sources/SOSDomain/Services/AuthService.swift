@@ -139,7 +139,7 @@ public struct AuthService: Sendable {
     /// Spends a refresh token and returns a new access token and refresh token.
     public func refresh(token: String) async throws -> AuthSession {
         let trimmed = token.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty else { throw DomainError.invalid("'refresh_token' is required.") }
+        guard !trimmed.isEmpty else { throw DomainError.unauthorized("Unknown refresh token. Sign in again.") }
         let now = self.wholeSecondNow()
         let newRefresh = self.secrets.randomToken()
         let newKey = UUID().uuidString.lowercased()

@@ -2,6 +2,8 @@
 public struct PageRequest: Sendable, Equatable {
     public static let defaultLimit = 10
     public static let maximumLimit = 100
+    /// Larger `page` or `limit` values are refused rather than clamped: they can only be mistakes.
+    public static let absurd = 1_000_000
 
     public let page: Int
     public let limit: Int
@@ -10,8 +12,12 @@ public struct PageRequest: Sendable, Equatable {
     public init(page: Int? = nil, limit: Int? = nil, maximum: Int = PageRequest.maximumLimit, defaultLimit: Int = PageRequest.defaultLimit) throws {
         let page = page ?? 1
         let limit = limit ?? defaultLimit
-        guard page >= 1 else { throw DomainError.invalid("'page' must be an integer of at least 1 (got \(page)).") }
-        guard limit >= 1 else { throw DomainError.invalid("'limit' must be an integer between 1 and \(maximum) (got \(limit)).") }
+        guard (1...Self.absurd).contains(page) else {
+            throw DomainError.invalid("'page' must be an integer from 1 to \(Self.absurd) (got \(page)).")
+        }
+        guard (1...Self.absurd).contains(limit) else {
+            throw DomainError.invalid("'limit' must be an integer from 1 to \(maximum); larger values up to \(Self.absurd) are clamped (got \(limit)).")
+        }
         self.page = page
         self.limit = min(limit, maximum)
     }

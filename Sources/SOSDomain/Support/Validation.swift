@@ -1,72 +1,97 @@
 import Foundation
 
 /// Input checks shared by every service, each failing with a message that says how to fix the input.
+///
+/// The rules match the patterns published in `protocol/openapi.yaml` character for character (lengths
+/// count Unicode scalars, as JSON Schema does), so a client validating against the contract and the
+/// server never disagree.
 public enum Validate {
-    /// Lower-cases and trims an email address and checks its basic shape.
+    /// Checks an email address's shape and returns it lower-cased.
     public static func email(_ raw: String, field: String = "email") throws -> String {
-        let email = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        guard !email.isEmpty else { throw DomainError.invalid("'\(field)' is required.") }
-        guard email.utf8.count <= 254 else { throw DomainError.invalid("'\(field)' must be at most 254 characters.") }
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
-              !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-              !email.contains(where: { $0.isWhitespace || $0 == "," || $0 == ";" || $0 == "<" || $0 == ">" })
+        guard !raw.isEmpty else { throw DomainError.invalid("'\(field)' is required.") }
+        guard raw.unicodeScalars.count <= 254 else { throw DomainError.invalid("'\(field)' must be at most 254 characters.") }
+        // step: work on scalars, not Characters: "@" followed by a combining mark is one Character
+        let scalars = Array(raw.unicodeScalars)
+        let at = scalars.firstIndex(of: "@")
+        let domain = at.map { Array(scalars[($0 + 1)...]) } ?? []
+        let allowed = { (scalar: Unicode.Scalar) in
+            !scalar.properties.isWhitespace && !Self.isControl(scalar) && !",;<>@".unicodeScalars.contains(scalar)
+        }
+        guard let at, at > 0, domain.count >= 3, domain.contains("."), domain.first != ".", domain.last != ".",
+              scalars[..<at].allSatisfy(allowed), domain.allSatisfy(allowed)
         else {
             throw DomainError.invalid("'\(field)' must be an email address such as name@example.com (got '\(raw.prefix(80))').")
         }
-        return email
+        return raw.lowercased()
     }
 
-    /// Passwords: at least 8 characters, at most 72 bytes (bcrypt ignores anything longer).
+    /// Passwords: 8 to 72 characters; bcrypt sees longer UTF-8 forms through a SHA-256 pre-hash.
     public static func password(_ password: String, field: String = "password") throws {
-        guard password.count >= 8 else {
+        let length = password.unicodeScalars.count
+        guard length >= 8 else {
             throw DomainError.invalid("'\(field)' must be at least 8 characters long.")
         }
-        guard password.utf8.count <= 72 else {
-            throw DomainError.invalid("'\(field)' must be at most 72 bytes long.")
+        guard length <= 72 else {
+            throw DomainError.invalid("'\(field)' must be at most 72 characters long.")
         }
     }
 
-    /// A display name: trimmed, 1–100 characters, no control characters.
+    /// A display name: 1–100 characters, not blank, no control characters; stored trimmed.
     public static func name(_ raw: String, field: String = "name") throws -> String {
-        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty else { throw DomainError.invalid("'\(field)' must not be empty.") }
-        guard name.count <= 100 else { throw DomainError.invalid("'\(field)' must be at most 100 characters.") }
-        guard !name.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) else {
+        guard !raw.isEmpty else { throw DomainError.invalid("'\(field)' must not be empty.") }
+        guard raw.unicodeScalars.count <= 100 else { throw DomainError.invalid("'\(field)' must be at most 100 characters.") }
+        guard !raw.unicodeScalars.contains(where: Self.isControl) else {
             throw DomainError.invalid("'\(field)' must not contain control characters.")
         }
+        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty else { throw DomainError.invalid("'\(field)' must not be blank.") }
         return name
     }
 
-    /// An E.164 phone number: `+` then 8 to 15 digits, the first not 0.
-    public static func phoneE164(_ raw: String, field: String = "phone") throws -> String {
-        let phone = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        let digits = phone.dropFirst()
+    /// An E.164 phone number: `+` then 8 to 15 ASCII digits, the first not 0.
+    public static func phoneE164(_ phone: String, field: String = "phone") throws -> String {
+        let digits = phone.unicodeScalars.dropFirst()
         guard phone.hasPrefix("+"), (8...15).contains(digits.count),
-              digits.allSatisfy({ $0.isASCII && $0.isNumber }), digits.first != "0"
+              digits.allSatisfy({ ("0"..."9").contains($0) }), digits.first != "0"
         else {
-            throw DomainError.invalid("'\(field)' must be an E.164 phone number such as +14155550123 (got '\(raw.prefix(40))').")
+            throw DomainError.invalid("'\(field)' must be an E.164 phone number such as +14155550123 (got '\(phone.prefix(40))').")
         }
         return phone
     }
 
     /// An optional phone: empty means "no phone".
     public static func optionalPhone(_ raw: String, field: String = "phone") throws -> String? {
-        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        return trimmed.isEmpty ? nil : try Validate.phoneE164(trimmed, field: field)
+        raw.isEmpty ? nil : try Validate.phoneE164(raw, field: field)
     }
 
-    /// A URL given by a client for a picture: empty, a relative path on this server, or http(s).
+    /// A picture URL: empty (none), a path on this server (`/uploads/…`), or an http(s) URL.
     public static func pictureURL(_ raw: String, field: String = "profile_picture") throws -> String? {
-        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.isEmpty { return nil }
-        guard trimmed.utf8.count <= 2048 else { throw DomainError.invalid("'\(field)' must be at most 2048 characters.") }
-        if trimmed.hasPrefix("/") && !trimmed.hasPrefix("//") { return trimmed }
-        guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(),
-              scheme == "https" || scheme == "http", url.host != nil
-        else {
-            throw DomainError.invalid("'\(field)' must be an http(s) URL or a path on this server (got '\(raw.prefix(80))').")
+        if raw.isEmpty { return nil }
+        let scalars = Array(raw.unicodeScalars)
+        guard scalars.count <= 2048 else { throw DomainError.invalid("'\(field)' must be at most 2048 characters.") }
+        let invalid = DomainError.invalid("'\(field)' must be an http(s) URL or a path on this server such as /uploads/x.png (got '\(raw.prefix(80))').")
+        guard !scalars.contains(where: { $0.properties.isWhitespace || Self.isControl($0) }) else { throw invalid }
+        if scalars[0] == "/" {
+            guard scalars.count >= 2, scalars[1] != "/" else { throw invalid }
+            return raw
         }
-        return trimmed
+        let lower = raw.lowercased()
+        let scheme = lower.hasPrefix("https://") ? "https://" : lower.hasPrefix("http://") ? "http://" : nil
+        guard let scheme else { throw invalid }
+        let rest = raw.dropFirst(scheme.count)
+        let authority = rest.prefix { $0 != "/" }
+        let hostAndPort = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        let hostAllowed = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "-") }
+        guard let host = hostAndPort.first, !host.isEmpty, host.allSatisfy(hostAllowed) else { throw invalid }
+        if hostAndPort.count == 2 {
+            let port = hostAndPort[1]
+            guard (1...5).contains(port.count), port.allSatisfy({ $0.isASCII && $0.isNumber }) else { throw invalid }
+        }
+        return raw
+    }
+
+    /// Unicode general category Cc (C0 and C1 controls), the set JSON Schema patterns exclude as `\x00-\x1f\x7f-\x9f`.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }

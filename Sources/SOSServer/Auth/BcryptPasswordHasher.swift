@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import HummingbirdBcrypt
 import NIOCore
 import NIOPosix
@@ -26,15 +28,22 @@ final class BcryptPasswordHasher: PasswordHasher {
 
     func hash(_ password: String) async throws -> String {
         let cost = self.cost
-        return try await self.pool.runIfActive { Bcrypt.hash(password, cost: cost) }
+        return try await self.pool.runIfActive { Bcrypt.hash(Self.bcryptInput(password), cost: cost) }
     }
 
     func verify(_ password: String, hash: String) async throws -> Bool {
-        try await self.pool.runIfActive { Bcrypt.verify(password, hash: hash) }
+        try await self.pool.runIfActive { Bcrypt.verify(Self.bcryptInput(password), hash: hash) }
     }
 
     func burnVerification(_ password: String) async {
         let decoy = self.decoy
-        _ = try? await self.pool.runIfActive { Bcrypt.verify(password, hash: decoy) }
+        _ = try? await self.pool.runIfActive { Bcrypt.verify(Self.bcryptInput(password), hash: decoy) }
+    }
+
+    /// bcrypt reads at most 72 bytes and stops at a NUL byte; such passwords go through SHA-256 first so
+    /// every character counts.
+    static func bcryptInput(_ password: String) -> String {
+        guard password.utf8.count > 72 || password.utf8.contains(0) else { return password }
+        return "sha256:" + Data(SHA256.hash(data: Data(password.utf8))).base64EncodedString()
     }
 }

@@ -3,7 +3,7 @@ import Hummingbird
 /// Answers a known path with a method it does not serve with 405 and an `Allow` header (Hummingbird's
 /// router alone would say 404), and `OPTIONS` with 204 and `Allow`.
 enum MethodNotAllowed {
-    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .trace, HTTPRequest.Method("QUERY")!]
 
     /// Call after every route is registered.
     static func register(on router: Router<AppRequestContext>) {

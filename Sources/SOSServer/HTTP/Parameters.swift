@@ -25,37 +25,45 @@ struct QueryParameters {
         self.values = values
     }
 
+    /// Free text; an empty value means "not given".
     func string(_ name: String) -> String? {
         guard let value = self.values[name] else { return nil }
         return value.isEmpty ? nil : value
     }
 
+    /// A typed value's raw text: present but empty is an error, since no integer, enum or id is empty.
+    private func typed(_ name: String, expecting: String) throws -> String? {
+        guard let value = self.values[name] else { return nil }
+        guard !value.isEmpty else { throw APIError.badRequest("'\(name)' is empty; send \(expecting) or leave the parameter out.") }
+        return value
+    }
+
     func int(_ name: String) throws -> Int? {
-        guard let raw = self.string(name) else { return nil }
+        guard let raw = try self.typed(name, expecting: "an integer") else { return nil }
         guard let value = Int(raw) else { throw APIError.badRequest("'\(name)' must be an integer (got '\(raw.prefix(40))').") }
         return value
     }
 
     func double(_ name: String) throws -> Double? {
-        guard let raw = self.string(name) else { return nil }
+        guard let raw = try self.typed(name, expecting: "a number") else { return nil }
         guard let value = Double(raw), value.isFinite else { throw APIError.badRequest("'\(name)' must be a number (got '\(raw.prefix(40))').") }
         return value
     }
 
     func bool(_ name: String) throws -> Bool? {
-        guard let raw = self.string(name) else { return nil }
+        guard let raw = try self.typed(name, expecting: "true or false") else { return nil }
         guard let value = ServerConfiguration.bool(raw) else { throw APIError.badRequest("'\(name)' must be true or false (got '\(raw.prefix(40))').") }
         return value
     }
 
     func uuid(_ name: String) throws -> UUID? {
-        guard let raw = self.string(name) else { return nil }
+        guard let raw = try self.typed(name, expecting: "a UUID") else { return nil }
         guard let value = UUID(uuidString: raw) else { throw APIError.badRequest("'\(name)' must be a UUID (got '\(raw.prefix(60))').") }
         return value
     }
 
     func `enum`<E: DomainEnum>(_ name: String, as type: E.Type) throws -> E? {
-        guard let raw = self.string(name) else { return nil }
+        guard let raw = try self.typed(name, expecting: "one of: \(E.allowedValues)") else { return nil }
         return try E.parse(raw, field: name)
     }
 
