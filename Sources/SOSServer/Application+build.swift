@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import NIOCore
 import NIOSSL
 import SOSDomain
 import SOSStorage
@@ -75,15 +76,20 @@ public func buildApplication(_ configuration: ServerConfiguration) async throws 
     return try buildApplication(services)
 }
 
-/// Builds the server around already-built services (tests pass their own).
-public func buildApplication(_ services: AppServices) throws -> Application<RouterResponder<AppRequestContext>> {
+/// Builds the server around already-built services (tests pass their own, and may add routes).
+public func buildApplication(
+    _ services: AppServices,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in },
+    extraRoutes: (Router<AppRequestContext>) -> Void = { _ in }
+) throws -> Application<RouterResponder<AppRequestContext>> {
     let configuration = services.configuration
-    let router = buildRouter(services)
+    let router = buildRouter(services, extraRoutes: extraRoutes)
     var app = Application(
         router: router,
         server: try serverBuilder(configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sos-server"),
         services: [services.database, MaintenanceService(tokens: services.tokens, logger: services.logger)],
+        onServerRunning: onServerRunning,
         logger: services.logger
     )
     app.beforeServerStarts {
@@ -109,7 +115,7 @@ func serverBuilder(_ configuration: ServerConfiguration) throws -> HTTPServerBui
 }
 
 /// Builds the REST router: middleware, every controller, and 405 answers for wrong methods.
-func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
+func buildRouter(_ services: AppServices, extraRoutes: (Router<AppRequestContext>) -> Void = { _ in }) -> Router<AppRequestContext> {
     let configuration = services.configuration
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: MetricsMiddleware(metrics: services.metrics))
@@ -129,6 +135,7 @@ func buildRouter(_ services: AppServices) -> Router<AppRequestContext> {
     authController.addAuthenticatedRoutes(to: authenticated.group("auth"))
     UserController(users: services.userService).addRoutes(to: authenticated.group("users"))
 
+    extraRoutes(router)
     MethodNotAllowed.register(on: router)
     return router
 }

@@ -58,6 +58,7 @@ struct ErrorContractTests {
             let ready = try await client.request(.get, "/ready")
             #expect(ready.status == .ok)
             #expect(ready.json["database"]?.string == services.database.kind.rawValue)
+            #expect(services.database.kind == (TestDatabase.postgresURL == nil ? .sqlite : .postgres), "the suite runs on the database the test script chose")
             #expect(try await client.request(.get, "/api/v1/health").status == .ok)
             _ = try await client.request(.get, "/missing")
             let metrics = try await client.request(.get, "/metrics")

@@ -3,6 +3,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import Logging
+import ServiceLifecycle
 import Testing
 
 @testable import SOSServer
@@ -77,5 +79,46 @@ final class ManagedCounter: @unchecked Sendable {
         self.lock.lock()
         defer { self.lock.unlock() }
         return self.count
+    }
+}
+
+@Suite("Graceful shutdown")
+struct ShutdownTests {
+    @Test("SIGTERM-style shutdown lets an in-flight request finish, then the server stops")
+    func inFlightRequestFinishes() async throws {
+        let storage = try await TestStorage.make()
+        defer { Task { await storage.cleanUp() } }
+        var logger = Logger(label: "shutdown-test")
+        logger.logLevel = .critical
+        let services = try await AppServices.build(storage.configuration, logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try buildApplication(services, onServerRunning: { channel in
+            continuation.yield(channel.localAddress?.port ?? 0)
+        }, extraRoutes: { router in
+            router.get("test/slow") { _, _ -> String in
+                try await Task.sleep(for: .milliseconds(600))
+                return "finished"
+            }
+        })
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let pending = Task {
+                try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/test/slow"), timeout: .seconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(150))
+            await group.triggerGracefulShutdown()
+            let response = try await pending.value
+            #expect(response.status == .ok)
+            #expect(String(buffer: try await response.body.collect(upTo: 1024)) == "finished")
+            try await tasks.waitForAll()
+            await #expect(throws: (any Error).self, "the server no longer accepts connections") {
+                _ = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/health"), timeout: .seconds(2))
+            }
+            try await client.shutdown()
+        }
     }
 }
