@@ -17,11 +17,20 @@ public struct AppServices: Sendable {
     public let tokens: any TokenStore
     public let auth: AuthService
     public let userService: UserService
+    public let doctors: DoctorService
+    public let availabilities: AvailabilityService
+    public let appointments: AppointmentService
+    public let records: MedicalRecordService
+    public let notifications: NotificationService
+    public let pictures: ProfilePictureService
+    public let calendar: CalendarService
+    public let notificationStore: any NotificationRepository
+    public let events: any EventPublisher
     let metrics: PrometheusMetrics
     let logger: Logger
 
     /// Opens the database and wires repositories and services (no network, no migrations yet).
-    public static func build(_ configuration: ServerConfiguration, logger: Logger) async throws -> AppServices {
+    public static func build(_ configuration: ServerConfiguration, logger: Logger, events: any EventPublisher = NoEventPublisher()) async throws -> AppServices {
         try configuration.validate()
         let database: Database
         if let url = configuration.databaseURL {
@@ -43,6 +52,14 @@ public struct AppServices: Sendable {
             users: users, tokens: tokens, hasher: hasher, codec: codec, secrets: secrets,
             limiter: RateLimiter(), settings: configuration.authSettings
         )
+        let doctorStore = SQLDoctorRepository(database: database)
+        let availabilityStore = SQLAvailabilityRepository(database: database)
+        let appointmentStore = SQLAppointmentRepository(database: database)
+        let notificationStore = SQLNotificationRepository(database: database)
+        let files = LocalFileStore(root: (configuration.dataDirectory as NSString).appendingPathComponent("uploads"))
+        let notifications = NotificationService(
+            notifications: notificationStore, users: users, appointments: appointmentStore, doctors: doctorStore, events: events
+        )
         return AppServices(
             configuration: configuration,
             database: database,
@@ -50,6 +67,22 @@ public struct AppServices: Sendable {
             tokens: tokens,
             auth: auth,
             userService: UserService(users: users, tokens: tokens, hasher: hasher),
+            doctors: DoctorService(doctors: doctorStore, users: users, appointments: appointmentStore),
+            availabilities: AvailabilityService(availabilities: availabilityStore, appointments: appointmentStore, doctors: doctorStore),
+            appointments: AppointmentService(
+                appointments: appointmentStore, availabilities: availabilityStore, doctors: doctorStore, users: users,
+                notifications: notifications, events: events
+            ),
+            records: MedicalRecordService(
+                records: SQLMedicalRecordRepository(database: database), appointments: appointmentStore, users: users, files: files, events: events
+            ),
+            notifications: notifications,
+            pictures: ProfilePictureService(users: users, files: files),
+            calendar: CalendarService(
+                tokens: SQLCalendarTokenRepository(database: database), users: users, appointments: appointmentStore, secrets: secrets
+            ),
+            notificationStore: notificationStore,
+            events: events,
             metrics: PrometheusMetrics(),
             logger: logger
         )
@@ -88,7 +121,11 @@ public func buildApplication(
         router: router,
         server: try serverBuilder(configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sos-server"),
-        services: [services.database, MaintenanceService(tokens: services.tokens, logger: services.logger)],
+        services: [
+            services.database,
+            MaintenanceService(tokens: services.tokens, logger: services.logger),
+            ReminderService(notifications: services.notifications, logger: services.logger, interval: configuration.reminderInterval),
+        ],
         onServerRunning: onServerRunning,
         logger: services.logger
     )
@@ -134,6 +171,20 @@ func buildRouter(_ services: AppServices, extraRoutes: (Router<AppRequestContext
         .group(context: AuthenticatedContext.self)
     authController.addAuthenticatedRoutes(to: authenticated.group("auth"))
     UserController(users: services.userService).addRoutes(to: authenticated.group("users"))
+    DoctorController(doctors: services.doctors).addRoutes(to: authenticated.group("doctors"))
+    AvailabilityController(availabilities: services.availabilities).addRoutes(to: authenticated.group("availabilities"))
+    AppointmentController(appointments: services.appointments).addRoutes(to: authenticated.group("appointments"))
+    MedicalRecordController(records: services.records).addRoutes(to: authenticated.group("medical-records"))
+    NotificationController(notifications: services.notifications).addRoutes(to: authenticated.group("notifications"))
+    let uploads = UploadController(pictures: services.pictures)
+    uploads.addRoutes(to: authenticated.group("upload"))
+    uploads.addPublicRoutes(to: router)
+    let calendar = CalendarController(calendar: services.calendar)
+    calendar.addRoutes(to: authenticated.group("calendar"))
+    calendar.addPublicRoutes(to: api.group("calendar"))
+    if configuration.mode == .development {
+        DevController(notifications: services.notificationStore).addRoutes(to: authenticated.group("dev"))
+    }
 
     extraRoutes(router)
     MethodNotAllowed.register(on: router)

@@ -18,4 +18,7 @@ public protocol UserRepository: Sendable {
     func count(role: Role) async throws -> Int
     /// Which of `ids` are users with `role`.
     func existing(ids: [UUID], role: Role) async throws -> Set<UUID>
+    /// Secretaries who work for a doctor.
+    func secretaryIds(forDoctor doctorId: UUID) async throws -> [UUID]
+    func find(ids: [UUID]) async throws -> [UUID: User]
 }

@@ -41,6 +41,8 @@ public struct ServerConfiguration: Sendable {
     public var trustForwardedFor: Bool = false
     /// PostgreSQL pool size.
     public var databaseMaxConnections: Int = 20
+    /// How often the reminder job looks for due reminders (`SOS_REMINDER_INTERVAL`, seconds).
+    public var reminderInterval: Duration = .seconds(30)
 
     public init() {}
 
@@ -101,6 +103,7 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_REGISTRATIONS_PER_HOUR", range: 1...1_000_000) { self.registrationsPerHour = value }
         if let value = try int("SOS_MAX_BODY_BYTES", range: 1024...(64 << 20)) { self.maxBodyBytes = value }
         if let value = try int("SOS_DB_MAX_CONNECTIONS", range: 1...500) { self.databaseMaxConnections = value }
+        if let value = try int("SOS_REMINDER_INTERVAL", range: 1...3600) { self.reminderInterval = .seconds(value) }
         if let raw = string("SOS_TRUST_FORWARDED_FOR") {
             guard let flag = Self.bool(raw) else {
                 throw ConfigurationError("SOS_TRUST_FORWARDED_FOR must be true or false (got '\(raw)').")

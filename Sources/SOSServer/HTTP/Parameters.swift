@@ -67,6 +67,14 @@ struct QueryParameters {
         return try E.parse(raw, field: name)
     }
 
+    /// A `YYYY-MM-DD` date; a full ISO 8601 timestamp is accepted and its date part used.
+    func date(_ name: String) throws -> LocalDate? {
+        guard let raw = try self.typed(name, expecting: "a date as YYYY-MM-DD") else { return nil }
+        if let date = LocalDate(raw) { return date }
+        if raw.count > 10, raw.dropFirst(10).first == "T", Timestamp.date(from: raw) != nil, let date = LocalDate(raw.prefix(10)) { return date }
+        throw APIError.badRequest("'\(name)' must be a date as YYYY-MM-DD (got '\(raw.prefix(40))').")
+    }
+
     /// `page` and `limit` as the seed defines them.
     func page(maximum: Int = PageRequest.maximumLimit, defaultLimit: Int = PageRequest.defaultLimit) throws -> PageRequest {
         try PageRequest(page: try self.int("page"), limit: try self.int("limit"), maximum: maximum, defaultLimit: defaultLimit)

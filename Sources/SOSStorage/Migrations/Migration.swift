@@ -28,6 +28,7 @@ extension Migration {
     /// Every migration, in order. Append only: never edit one that has shipped.
     public static let all: [Migration] = [
         .m001Accounts,
+        .m002Clinical,
     ]
 }
 

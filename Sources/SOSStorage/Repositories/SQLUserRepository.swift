@@ -89,8 +89,12 @@ public struct SQLUserRepository: UserRepository {
     }
 
     public func delete(id: UUID) async throws -> Bool {
-        try await self.database.write { sql in
-            try await sql.raw("DELETE FROM users WHERE id = \(bind: id) RETURNING id").first() != nil
+        do {
+            return try await self.database.write { sql in
+                try await sql.raw("DELETE FROM users WHERE id = \(bind: id) RETURNING id").first() != nil
+            }
+        } catch where SQLErrors.isForeignKeyViolation(error) {
+            throw DomainError.conflict("This user has appointments or medical records, which must be kept; block the account (is_status 'blocked') instead.")
         }
     }
 
@@ -124,6 +128,23 @@ public struct SQLUserRepository: UserRepository {
         return try await self.database.read { sql in
             let rows = try await sql.raw("SELECT id FROM users WHERE role = \(bind: role.rawValue) AND id IN (\(binds: ids))").all()
             return Set(try rows.map { try $0.value("id", as: UUID.self) })
+        }
+    }
+
+    public func secretaryIds(forDoctor doctorId: UUID) async throws -> [UUID] {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT secretary_id FROM secretary_doctors WHERE doctor_id = \(bind: doctorId)").all().map {
+                try $0.value("secretary_id", as: UUID.self)
+            }
+        }
+    }
+
+    public func find(ids: [UUID]) async throws -> [UUID: User] {
+        guard !ids.isEmpty else { return [:] }
+        return try await self.database.read { sql in
+            let rows = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id IN (\(binds: ids))").all()
+            let users = try await Self.withAssociations(rows.map(Self.user(from:)), in: sql)
+            return Dictionary(uniqueKeysWithValues: users.map { ($0.id, $0) })
         }
     }
 

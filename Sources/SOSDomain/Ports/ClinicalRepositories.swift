@@ -1,0 +1,88 @@
+import Foundation
+
+/// Doctors and their profiles, languages and ratings.
+public protocol DoctorRepository: Sendable {
+    /// A doctor user with their profile (an empty, unlisted one if none was saved); nil if no such doctor.
+    func find(id: UUID) async throws -> Doctor?
+    func find(ids: [UUID]) async throws -> [UUID: Doctor]
+    func list(_ query: DoctorQuery) async throws -> Page<Doctor>
+    /// Creates or replaces the profile (languages included).
+    func save(_ profile: DoctorProfile) async throws
+    /// Stores a rating and updates the doctor's `rating`/`rating_count` in one transaction.
+    /// Throws `DomainError.conflict` when the appointment was already rated.
+    func addRating(_ rating: DoctorRating) async throws -> DoctorProfile
+}
+
+/// Availability rules.
+public protocol AvailabilityRepository: Sendable {
+    func create(_ availability: Availability) async throws
+    func update(_ availability: Availability) async throws
+    func delete(id: UUID) async throws -> Bool
+    func find(id: UUID) async throws -> Availability?
+    /// Rules matching the filters; date filters keep rules that can occur in the range.
+    func list(_ query: AvailabilityQuery) async throws -> [Availability]
+}
+
+/// Appointments. Booking and rescheduling are atomic with the overlap check, so a doctor is never double-booked.
+public protocol AppointmentRepository: Sendable {
+    /// Inserts unless a slot-holding appointment of the same doctor overlaps; returns false on overlap.
+    func insertIfFree(_ appointment: Appointment) async throws -> Bool
+    /// Saves changes; when `checkOverlap`, refuses (false) if the new time or status collides with another booking.
+    func updateIfFree(_ appointment: Appointment, checkOverlap: Bool) async throws -> Bool
+    func find(id: UUID) async throws -> Appointment?
+    func details(id: UUID) async throws -> AppointmentDetails?
+    func list(_ query: AppointmentQuery) async throws -> Page<AppointmentDetails>
+    func delete(id: UUID) async throws -> Bool
+    /// Slot-holding appointments of a doctor on a date.
+    func booked(doctorId: UUID, date: LocalDate) async throws -> [Appointment]
+    /// True when the patient has (or had) an appointment with one of the doctors.
+    func hasRelationship(patientId: UUID, doctorIds: [UUID]) async throws -> Bool
+    /// Appointments in the given statuses starting between `from` and `to`.
+    func starting(from: Date, to: Date, statuses: [AppointmentStatus]) async throws -> [Appointment]
+}
+
+/// Medical records, their attachments and their audit log.
+public protocol MedicalRecordRepository: Sendable {
+    func create(_ record: MedicalRecord, audit: RecordAuditEntry) async throws
+    func update(_ record: MedicalRecord, audit: RecordAuditEntry) async throws
+    func delete(id: UUID, audit: RecordAuditEntry) async throws -> Bool
+    func find(id: UUID) async throws -> MedicalRecord?
+    func details(id: UUID) async throws -> MedicalRecordDetails?
+    func list(_ query: RecordQuery) async throws -> Page<MedicalRecordDetails>
+    func audit(_ entries: [RecordAuditEntry]) async throws
+    func auditLog(recordId: UUID) async throws -> [RecordAuditEntry]
+    func addAttachment(_ attachment: RecordAttachment, audit: RecordAuditEntry) async throws
+    func attachments(recordId: UUID) async throws -> [RecordAttachment]
+    func attachment(id: UUID) async throws -> RecordAttachment?
+}
+
+/// In-app notifications, preferences, reminder bookkeeping and the outbox of outside messages.
+public protocol NotificationRepository: Sendable {
+    func create(_ notifications: [AppNotification]) async throws
+    func list(userId: UUID, page: PageRequest, unreadOnly: Bool) async throws -> Page<AppNotification>
+    /// Marks read if it belongs to `userId`; returns the notification, or nil if not theirs.
+    func markRead(id: UUID, userId: UUID, at: Date) async throws -> AppNotification?
+    func preferences(userId: UUID) async throws -> NotificationPreferences
+    func preferences(userIds: [UUID]) async throws -> [UUID: NotificationPreferences]
+    func savePreferences(_ preferences: NotificationPreferences, userId: UUID) async throws
+    /// In one transaction: records that the reminder for this appointment start went to this user, stores its
+    /// notification and queues its messages. False (and nothing stored) if that reminder already went out.
+    func deliverReminder(appointmentId: UUID, userId: UUID, startsAt: Date, notification: AppNotification, messages: [OutboxMessage]) async throws -> Bool
+    func enqueue(_ messages: [OutboxMessage]) async throws
+    func outbox(limit: Int) async throws -> [OutboxMessage]
+}
+
+/// Opaque per-user tokens for calendar subscription URLs.
+public protocol CalendarTokenRepository: Sendable {
+    func token(userId: UUID) async throws -> String?
+    func save(token: String, userId: UUID, at: Date) async throws
+    func user(forToken token: String) async throws -> UUID?
+}
+
+/// Where uploaded files live (profile pictures, record attachments).
+public protocol FileStore: Sendable {
+    /// Stores bytes under a new unguessable key within `area`; returns the key.
+    func store(_ bytes: [UInt8], area: String, fileExtension: String) async throws -> String
+    /// The bytes for a key, or nil if the key is not a valid stored file in `area`.
+    func load(area: String, key: String) async throws -> [UInt8]?
+}

@@ -1,0 +1,315 @@
+import Foundation
+
+/// What a client sends to book (`POST /appointments`).
+public struct NewAppointment: Sendable {
+    public var patientId: UUID?
+    public var doctorId: UUID
+    public var date: LocalDate
+    public var startTime: LocalTime
+    public var endTime: LocalTime
+    public var consultationType: ConsultationType
+    public var symptoms: [String]?
+    public var additionalNote: String?
+    public var visitLocation: JSON?
+
+    public init(patientId: UUID?, doctorId: UUID, date: LocalDate, startTime: LocalTime, endTime: LocalTime, consultationType: ConsultationType,
+                symptoms: [String]? = nil, additionalNote: String? = nil, visitLocation: JSON? = nil) {
+        self.patientId = patientId
+        self.doctorId = doctorId
+        self.date = date
+        self.startTime = startTime
+        self.endTime = endTime
+        self.consultationType = consultationType
+        self.symptoms = symptoms
+        self.additionalNote = additionalNote
+        self.visitLocation = visitLocation
+    }
+}
+
+/// What a client may change (`PUT /appointments/:id`); nil/unchanged leaves a field as it is.
+public struct AppointmentChanges: Sendable {
+    public var date: LocalDate?
+    public var startTime: LocalTime?
+    public var endTime: LocalTime?
+    public var status: AppointmentStatus?
+    public var consultationType: ConsultationType?
+    public var symptoms: [String]?
+    public var additionalNote: FieldUpdate<String>
+    public var visitLocation: FieldUpdate<JSON>
+
+    public init(date: LocalDate? = nil, startTime: LocalTime? = nil, endTime: LocalTime? = nil, status: AppointmentStatus? = nil,
+                consultationType: ConsultationType? = nil, symptoms: [String]? = nil, additionalNote: FieldUpdate<String> = .unchanged,
+                visitLocation: FieldUpdate<JSON> = .unchanged) {
+        self.date = date
+        self.startTime = startTime
+        self.endTime = endTime
+        self.status = status
+        self.consultationType = consultationType
+        self.symptoms = symptoms
+        self.additionalNote = additionalNote
+        self.visitLocation = visitLocation
+    }
+
+    var reschedules: Bool { self.date != nil || self.startTime != nil || self.endTime != nil }
+}
+
+/// Booking and managing appointments.
+///
+/// Rules: a doctor is never double-booked (half-open intervals; back-to-back is fine), even under concurrent
+/// requests; patients book for themselves, within the doctor's availability and in the future; staff may book
+/// for a patient; status changes follow `AppointmentStateMachine`; each side sees only what `AccessPolicy` allows.
+public struct AppointmentService: Sendable {
+    let appointments: any AppointmentRepository
+    let availabilities: any AvailabilityRepository
+    let doctors: any DoctorRepository
+    let users: any UserRepository
+    let notifications: NotificationService
+    let events: any EventPublisher
+    let now: @Sendable () -> Date
+
+    public init(
+        appointments: any AppointmentRepository, availabilities: any AvailabilityRepository, doctors: any DoctorRepository,
+        users: any UserRepository, notifications: NotificationService, events: any EventPublisher, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.appointments = appointments
+        self.availabilities = availabilities
+        self.doctors = doctors
+        self.users = users
+        self.notifications = notifications
+        self.events = events
+        self.now = now
+    }
+
+    // MARK: - Booking
+
+    public func book(_ principal: Principal, _ input: NewAppointment) async throws -> Appointment {
+        let patientId: UUID
+        switch principal.role {
+        case .patient:
+            if let requested = input.patientId, requested != principal.id {
+                throw DomainError.forbidden("Patients book for themselves; leave 'user_id' out or set it to your own id.")
+            }
+            patientId = principal.id
+        case .admin, .superadmin, .secretary, .doctor:
+            guard let requested = input.patientId else {
+                throw DomainError.invalid("'user_id' is required when staff or a doctor books for a patient.")
+            }
+            guard AccessPolicy.manages(doctorId: input.doctorId, principal) else {
+                throw DomainError.forbidden("You can only book appointments for doctors you manage.")
+            }
+            patientId = requested
+        case .guest:
+            throw DomainError.forbidden("Guests cannot book appointments; sign up as a patient first.")
+        }
+        guard let doctor = try await self.doctors.find(id: input.doctorId), doctor.user.status == .active,
+              principal.role != .patient || doctor.profile.isListed
+        else {
+            throw DomainError.notFound("No bookable doctor with id \(input.doctorId.uuidString.lowercased()).")
+        }
+        guard let patient = try await self.users.find(id: patientId), patient.role == .patient else {
+            throw DomainError.notFound("No patient with id \(patientId.uuidString.lowercased()).")
+        }
+        guard patient.status != .blocked else {
+            throw DomainError.forbidden("This patient's account is blocked.")
+        }
+        try Self.validateTimes(start: input.startTime, end: input.endTime)
+        let zone = try WallClock.timeZone(doctor.profile.timeZone)
+        let startsAt = WallClock.instant(input.date, input.startTime, in: zone)
+        let endsAt = WallClock.instant(input.date, input.endTime, in: zone)
+        let now = self.now()
+        guard startsAt > now else {
+            throw DomainError.invalid("The appointment must start in the future (the doctor's time zone is \(doctor.profile.timeZone)).")
+        }
+        if principal.role == .patient {
+            try await self.requireAvailability(doctorId: doctor.user.id, date: input.date, start: input.startTime, end: input.endTime, type: input.consultationType)
+        }
+        let appointment = Appointment(
+            patientId: patientId, doctorId: doctor.user.id, date: input.date, startTime: input.startTime, endTime: input.endTime,
+            status: .pendingPayment, consultationType: input.consultationType, symptoms: try Self.validSymptoms(input.symptoms ?? []),
+            additionalNote: try Self.validNote(input.additionalNote), visitLocation: input.visitLocation, startsAt: startsAt, endsAt: endsAt,
+            createdAt: now, updatedAt: now
+        )
+        guard try await self.appointments.insertIfFree(appointment) else {
+            throw DomainError.conflict("\(doctor.user.name) already has an appointment overlapping \(input.date) \(input.startTime)–\(input.endTime). Pick another slot from /api/v1/availabilities/slots.")
+        }
+        try await self.notifications.notify(
+            [appointment.patientId, appointment.doctorId], type: "appointment.created", title: "Appointment booked",
+            body: "\(appointment.consultationType.rawValue.capitalized) appointment on \(appointment.date) at \(appointment.startTime) with \(doctor.user.name) for \(patient.name); awaiting payment.",
+            data: .object(["appointment_id": .string(appointment.id.uuidString.lowercased())])
+        )
+        await self.publish("appointment.created", appointment)
+        return appointment
+    }
+
+    // MARK: - Reading
+
+    /// Appointments the caller may see (`GET /appointments`). `patientId` filtering is for staff only.
+    public func list(_ principal: Principal, _ query: AppointmentQuery) async throws -> Page<AppointmentDetails> {
+        guard let scope = AccessPolicy.appointmentScope(principal) else {
+            throw DomainError.forbidden("Your role has no appointments.")
+        }
+        if query.patientId != nil && !principal.role.isStaff {
+            throw DomainError.forbidden("Only administrators and secretaries can filter appointments by 'userId'.")
+        }
+        var query = query
+        query.scope = scope
+        return try await self.appointments.list(query)
+    }
+
+    /// Every appointment in scope, for staff (`GET /appointments/all`).
+    public func listAll(_ principal: Principal, _ query: AppointmentQuery) async throws -> Page<AppointmentDetails> {
+        guard principal.role.isStaff else {
+            throw DomainError.forbidden("Only administrators and secretaries can list all appointments.")
+        }
+        return try await self.list(principal, query)
+    }
+
+    public func get(_ principal: Principal, id: UUID) async throws -> AppointmentDetails {
+        guard let details = try await self.appointments.details(id: id), AccessPolicy.actor(for: details.appointment, principal) != nil else {
+            throw DomainError.notFound("No appointment with id \(id.uuidString.lowercased()).")
+        }
+        return details
+    }
+
+    // MARK: - Changing
+
+    public func update(_ principal: Principal, id: UUID, _ changes: AppointmentChanges) async throws -> Appointment {
+        guard let current = try await self.appointments.find(id: id), let actor = AccessPolicy.actor(for: current, principal) else {
+            throw DomainError.notFound("No appointment with id \(id.uuidString.lowercased()).")
+        }
+        var updated = current
+        if changes.reschedules {
+            guard [.pendingPayment, .paymentFailed, .paymentCompleted, .confirmed].contains(current.status) else {
+                throw DomainError.conflict("An appointment that is '\(current.status.rawValue)' cannot be rescheduled.")
+            }
+            updated.date = changes.date ?? current.date
+            updated.startTime = changes.startTime ?? current.startTime
+            updated.endTime = changes.endTime ?? current.endTime
+            try Self.validateTimes(start: updated.startTime, end: updated.endTime)
+            guard let doctor = try await self.doctors.find(id: current.doctorId) else {
+                throw DomainError.notFound("The appointment's doctor no longer exists.")
+            }
+            let zone = try WallClock.timeZone(doctor.profile.timeZone)
+            updated.startsAt = WallClock.instant(updated.date, updated.startTime, in: zone)
+            updated.endsAt = WallClock.instant(updated.date, updated.endTime, in: zone)
+            guard updated.startsAt > self.now() else {
+                throw DomainError.invalid("The appointment must start in the future (the doctor's time zone is \(doctor.profile.timeZone)).")
+            }
+            if actor == .patient {
+                try await self.requireAvailability(
+                    doctorId: current.doctorId, date: updated.date, start: updated.startTime, end: updated.endTime,
+                    type: changes.consultationType ?? current.consultationType
+                )
+            }
+        }
+        if let status = changes.status {
+            try AppointmentStateMachine.check(from: current.status, to: status, by: actor)
+            updated.status = status
+        }
+        if let type = changes.consultationType { updated.consultationType = type }
+        if let symptoms = changes.symptoms { updated.symptoms = try Self.validSymptoms(symptoms) }
+        updated.additionalNote = try Self.validNote(changes.additionalNote.applied(to: current.additionalNote))
+        updated.visitLocation = changes.visitLocation.applied(to: current.visitLocation)
+        guard updated != current else { return current }
+        updated.updatedAt = self.now()
+        let mayCollide = updated.status.holdsSlot && (changes.reschedules || !current.status.holdsSlot)
+        guard try await self.appointments.updateIfFree(updated, checkOverlap: mayCollide) else {
+            throw DomainError.conflict("The doctor already has an appointment overlapping \(updated.date) \(updated.startTime)–\(updated.endTime).")
+        }
+        try await self.announce(previous: current, updated: updated, by: principal)
+        return updated
+    }
+
+    /// Applies a payment outcome (the payment flow is the actor).
+    public func applyPaymentOutcome(appointmentId: UUID, status: AppointmentStatus) async throws {
+        guard let current = try await self.appointments.find(id: appointmentId), current.status != status else { return }
+        try AppointmentStateMachine.check(from: current.status, to: status, by: .payments)
+        var updated = current
+        updated.status = status
+        updated.updatedAt = self.now()
+        guard try await self.appointments.updateIfFree(updated, checkOverlap: !current.status.holdsSlot && status.holdsSlot) else {
+            throw DomainError.conflict("The appointment's slot was taken while its payment failed; book another slot.")
+        }
+        try await self.announce(previous: current, updated: updated, by: nil)
+    }
+
+    /// Deletes an appointment: admins any; a patient their own while unpaid or cancelled.
+    public func delete(_ principal: Principal, id: UUID) async throws {
+        guard let current = try await self.appointments.find(id: id), let actor = AccessPolicy.actor(for: current, principal) else {
+            throw DomainError.notFound("No appointment with id \(id.uuidString.lowercased()).")
+        }
+        let patientMay = actor == .patient && [.pendingPayment, .paymentFailed, .cancelled].contains(current.status)
+        guard principal.role.isAdmin || patientMay else {
+            throw DomainError.forbidden("Only administrators delete appointments (patients: their own, while unpaid or cancelled). Cancel it instead: PUT status 'cancelled'.")
+        }
+        guard try await self.appointments.delete(id: id) else {
+            throw DomainError.notFound("No appointment with id \(id.uuidString.lowercased()).")
+        }
+        let audience = try await self.audience(current)
+        await self.events.publish(DomainEvent(
+            type: "appointment.deleted", userIds: audience,
+            subject: .appointmentDeleted(id: current.id, patientId: current.patientId, doctorId: current.doctorId), occurredAt: self.now()
+        ))
+    }
+
+    // MARK: - Helpers
+
+    private func announce(previous: Appointment, updated: Appointment, by principal: Principal?) async throws {
+        if previous.status != updated.status || previous.startsAt != updated.startsAt {
+            let others = Set([updated.patientId, updated.doctorId]).subtracting(principal.map { [$0.id] } ?? [])
+            let (type, title, body): (String, String, String) =
+                if updated.status == .cancelled {
+                    ("appointment.cancelled", "Appointment cancelled", "The appointment on \(updated.date) at \(updated.startTime) was cancelled.")
+                } else if previous.status != updated.status {
+                    ("appointment.status", "Appointment \(updated.status.rawValue.replacingOccurrences(of: "_", with: " "))",
+                     "The appointment on \(updated.date) at \(updated.startTime) is now '\(updated.status.rawValue)'.")
+                } else {
+                    ("appointment.rescheduled", "Appointment rescheduled", "The appointment moved to \(updated.date) at \(updated.startTime).")
+                }
+            try await self.notifications.notify(others, type: type, title: title, body: body,
+                                                 data: .object(["appointment_id": .string(updated.id.uuidString.lowercased())]))
+        }
+        await self.publish("appointment.updated", updated)
+    }
+
+    private func publish(_ type: String, _ appointment: Appointment) async {
+        let audience = (try? await self.audience(appointment)) ?? [appointment.patientId, appointment.doctorId]
+        await self.events.publish(DomainEvent(type: type, userIds: audience, subject: .appointment(appointment), occurredAt: self.now()))
+    }
+
+    /// Patient, doctor and the doctor's secretaries (admins are added by the event).
+    func audience(_ appointment: Appointment) async throws -> Set<UUID> {
+        Set([appointment.patientId, appointment.doctorId] + (try await self.users.secretaryIds(forDoctor: appointment.doctorId)))
+    }
+
+    private func requireAvailability(doctorId: UUID, date: LocalDate, start: LocalTime, end: LocalTime, type: ConsultationType) async throws {
+        let rules = try await self.availabilities.list(AvailabilityQuery(doctorId: doctorId, startDate: date, endDate: date, consultationType: type))
+        let fits = rules.contains { $0.occurs(on: date) && $0.startTime <= start && end <= $0.endTime }
+        guard fits else {
+            throw DomainError.conflict("The doctor is not available for '\(type.rawValue)' on \(date) \(start)–\(end). Pick a slot from /api/v1/availabilities/slots.")
+        }
+    }
+
+    static func validateTimes(start: LocalTime, end: LocalTime) throws {
+        guard end > start else {
+            throw DomainError.invalid("'end_time' must be after 'start_time' (got \(start)–\(end)).")
+        }
+    }
+
+    static func validSymptoms(_ symptoms: [String]) throws -> [String] {
+        guard symptoms.count <= 30 else { throw DomainError.invalid("'symptoms' may list at most 30 items.") }
+        return try symptoms.map {
+            let trimmed = $0.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty, trimmed.count <= 200 else {
+                throw DomainError.invalid("Each symptom must be 1 to 200 characters.")
+            }
+            return trimmed
+        }
+    }
+
+    static func validNote(_ note: String?) throws -> String? {
+        guard let note else { return nil }
+        guard note.count <= 5000 else { throw DomainError.invalid("'additional_note' must be at most 5000 characters.") }
+        return note
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+
+/// Profile fields a client sends to create or change a doctor profile; nil/unchanged keeps the current value.
+public struct DoctorProfileInput: Sendable {
+    public var userId: UUID?
+    public var name: String?
+    public var email: String?
+    public var phone: String?
+    public var profilePicture: String?
+    public var specialisation: String?
+    public var address: FieldUpdate<String>
+    public var workingHours: FieldUpdate<JSON>
+    public var bio: FieldUpdate<String>
+    public var isListed: Bool?
+    public var supportedLanguages: FieldUpdate<[String]>
+    public var timeZone: String?
+
+    public init(userId: UUID? = nil, name: String? = nil, email: String? = nil, phone: String? = nil, profilePicture: String? = nil,
+                specialisation: String? = nil, address: FieldUpdate<String> = .unchanged, workingHours: FieldUpdate<JSON> = .unchanged,
+                bio: FieldUpdate<String> = .unchanged, isListed: Bool? = nil, supportedLanguages: FieldUpdate<[String]> = .unchanged,
+                timeZone: String? = nil) {
+        self.userId = userId
+        self.name = name
+        self.email = email
+        self.phone = phone
+        self.profilePicture = profilePicture
+        self.specialisation = specialisation
+        self.address = address
+        self.workingHours = workingHours
+        self.bio = bio
+        self.isListed = isListed
+        self.supportedLanguages = supportedLanguages
+        self.timeZone = timeZone
+    }
+}
+
+/// Doctor listings, profiles and ratings.
+///
+/// Rules: patients (and guests) only see listed, active doctors; a doctor edits their own profile, an admin
+/// anyone's; a patient rates a doctor once per completed appointment with them, and the doctor's rating is
+/// the exact mean of the ratings.
+public struct DoctorService: Sendable {
+    let doctors: any DoctorRepository
+    let users: any UserRepository
+    let appointments: any AppointmentRepository
+    let now: @Sendable () -> Date
+
+    public init(doctors: any DoctorRepository, users: any UserRepository, appointments: any AppointmentRepository, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.doctors = doctors
+        self.users = users
+        self.appointments = appointments
+        self.now = now
+    }
+
+    /// Only staff and doctors see unlisted or inactive doctors.
+    static func seesHidden(_ principal: Principal) -> Bool {
+        principal.role.isStaff || principal.role == .doctor
+    }
+
+    public func list(_ principal: Principal, _ query: DoctorQuery) async throws -> Page<Doctor> {
+        var query = query
+        if !Self.seesHidden(principal) {
+            if query.isListed == false { return Page(items: [], total: 0, request: query.page) }
+            query.isListed = true
+            query.activeOnly = true
+        }
+        return try await self.doctors.list(query)
+    }
+
+    public func get(_ principal: Principal, id: UUID) async throws -> Doctor {
+        guard let doctor = try await self.doctors.find(id: id),
+              Self.seesHidden(principal) || principal.id == id || (doctor.profile.isListed && doctor.user.status == .active)
+        else {
+            throw DomainError.notFound("No doctor with id \(id.uuidString.lowercased()).")
+        }
+        return doctor
+    }
+
+    /// The caller's own doctor profile (`GET /doctors/self`).
+    public func own(_ principal: Principal) async throws -> Doctor {
+        guard principal.role == .doctor else {
+            throw DomainError.forbidden("Only doctors have a doctor profile of their own.")
+        }
+        guard let doctor = try await self.doctors.find(id: principal.id) else {
+            throw DomainError.notFound("No doctor profile for this account.")
+        }
+        return doctor
+    }
+
+    /// Creates or updates a profile (`POST /doctors`): a doctor for themselves, an admin for any doctor user.
+    public func save(_ principal: Principal, _ input: DoctorProfileInput, requireSpecialisation: Bool) async throws -> (doctor: Doctor, created: Bool) {
+        let targetId = input.userId ?? principal.id
+        guard principal.role.isAdmin || (principal.role == .doctor && targetId == principal.id) else {
+            if principal.role == .doctor {
+                throw DomainError.forbidden("Doctors can only edit their own profile.")
+            }
+            throw DomainError.forbidden("Only administrators and doctors can edit doctor profiles.")
+        }
+        guard var user = try await self.users.find(id: targetId) else {
+            throw DomainError.notFound("No user with id \(targetId.uuidString.lowercased()).")
+        }
+        guard user.role == .doctor else {
+            throw DomainError.invalid("User \(targetId.uuidString.lowercased()) is a \(user.role.rawValue), not a doctor; make them a doctor first (PUT /users/:id).")
+        }
+        let existing = try await self.doctors.find(id: targetId)
+        let hadProfile = existing.map { !$0.profile.specialisation.isEmpty } ?? false
+        var profile = existing?.profile ?? DoctorProfile.empty(for: user)
+        if requireSpecialisation && input.specialisation == nil && !hadProfile {
+            throw DomainError.invalid("'specialisation' is required to create a doctor profile.")
+        }
+        let now = self.now()
+        if !hadProfile { profile.createdAt = now }
+        try Self.apply(input, to: &profile)
+        profile.updatedAt = now
+        var userChanged = false
+        if let name = input.name { user.name = try Validate.name(name); userChanged = true }
+        if let phone = input.phone { user.phone = try Validate.optionalPhone(phone); userChanged = true }
+        if let picture = input.profilePicture { user.profilePicture = try Validate.pictureURL(picture); userChanged = true }
+        if let rawEmail = input.email {
+            let email = try Validate.email(rawEmail)
+            if email != user.email {
+                if try await self.users.find(email: email) != nil {
+                    throw DomainError.conflict("An account with email \(email) already exists.")
+                }
+                user.email = email
+                user.isEmailVerified = false
+                userChanged = true
+            }
+        }
+        if userChanged {
+            user.updatedAt = now
+            try await self.users.update(user)
+        }
+        try await self.doctors.save(profile)
+        return (Doctor(user: user, profile: profile), !hadProfile)
+    }
+
+    /// Updates a doctor's profile by id (`PUT /doctors/:id`).
+    public func update(_ principal: Principal, id: UUID, _ input: DoctorProfileInput) async throws -> Doctor {
+        guard try await self.doctors.find(id: id) != nil else {
+            throw DomainError.notFound("No doctor with id \(id.uuidString.lowercased()).")
+        }
+        var input = input
+        input.userId = id
+        return try await self.save(principal, input, requireSpecialisation: false).doctor
+    }
+
+    /// A patient rates a doctor after a completed appointment with them, once per appointment.
+    public func rate(_ principal: Principal, doctorId: UUID, rating: Int, comment: String?, appointmentId: UUID?) async throws -> Doctor {
+        guard principal.role == .patient else {
+            throw DomainError.forbidden("Only patients rate doctors.")
+        }
+        guard (1...5).contains(rating) else {
+            throw DomainError.invalid("'rating' must be an integer from 1 to 5 (got \(rating)).")
+        }
+        if let comment, comment.count > 2000 {
+            throw DomainError.invalid("'comment' must be at most 2000 characters.")
+        }
+        guard let doctor = try await self.doctors.find(id: doctorId) else {
+            throw DomainError.notFound("No doctor with id \(doctorId.uuidString.lowercased()).")
+        }
+        let completed = try await self.appointments.list(AppointmentQuery(
+            page: try PageRequest(limit: 100), scope: .patient(principal.id), status: .completed, doctorId: doctorId, sortBy: .date, sortOrder: .desc
+        )).items.map(\.appointment)
+        let candidates = appointmentId.map { id in completed.filter { $0.id == id } } ?? completed
+        guard !candidates.isEmpty else {
+            throw DomainError.forbidden("You can rate \(doctor.user.name) after a completed appointment with them.")
+        }
+        var lastError: DomainError?
+        for appointment in candidates {
+            do {
+                let profile = try await self.doctors.addRating(DoctorRating(
+                    doctorId: doctorId, patientId: principal.id, appointmentId: appointment.id, rating: rating,
+                    comment: comment?.trimmingCharacters(in: .whitespacesAndNewlines), createdAt: self.now()
+                ))
+                return Doctor(user: doctor.user, profile: profile)
+            } catch let error as DomainError where error.kind == .conflict {
+                lastError = error
+            }
+        }
+        throw lastError ?? DomainError.conflict("You already rated every completed appointment with this doctor.")
+    }
+
+    static func apply(_ input: DoctorProfileInput, to profile: inout DoctorProfile) throws {
+        if let specialisation = input.specialisation {
+            let trimmed = specialisation.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty, trimmed.count <= 100 else {
+                throw DomainError.invalid("'specialisation' must be 1 to 100 characters.")
+            }
+            profile.specialisation = trimmed
+        }
+        profile.address = try Self.text(input.address.applied(to: profile.address), field: "address", limit: 500)
+        profile.bio = try Self.text(input.bio.applied(to: profile.bio), field: "bio", limit: 5000)
+        let hours = input.workingHours.applied(to: profile.workingHours)
+        if let hours, !hours.isObject {
+            throw DomainError.invalid("'working_hours' must be a JSON object, e.g. {\"monday\": \"09:00-17:00\"}.")
+        }
+        profile.workingHours = hours
+        if let listed = input.isListed { profile.isListed = listed }
+        if let languages = input.supportedLanguages.applied(to: profile.supportedLanguages) {
+            profile.supportedLanguages = try Self.languages(languages)
+        } else {
+            profile.supportedLanguages = nil
+        }
+        if let zone = input.timeZone {
+            _ = try WallClock.timeZone(zone)
+            profile.timeZone = zone
+        }
+    }
+
+    static func text(_ value: String?, field: String, limit: Int) throws -> String? {
+        guard let value else { return nil }
+        guard value.count <= limit else { throw DomainError.invalid("'\(field)' must be at most \(limit) characters.") }
+        return value
+    }
+
+    /// Language codes such as `en`, `fr`, `pt-BR`: lower-cased primary tag, at most 20 of them, no duplicates.
+    static func languages(_ languages: [String]) throws -> [String] {
+        guard languages.count <= 20 else { throw DomainError.invalid("'supported_languages' may list at most 20 languages.") }
+        var seen: [String] = []
+        for language in languages {
+            let code = language.trimmingCharacters(in: .whitespaces)
+            guard (2...15).contains(code.count), code.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "-") }) else {
+                throw DomainError.invalid("'supported_languages' must list language codes such as \"en\" or \"pt-BR\" (got '\(language.prefix(20))').")
+            }
+            if !seen.contains(where: { $0.lowercased() == code.lowercased() }) { seen.append(code) }
+        }
+        return seen
+    }
+}

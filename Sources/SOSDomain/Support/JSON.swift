@@ -1,0 +1,96 @@
+import Foundation
+
+/// Free-form JSON carried by the API as the seed defines it (`working_hours`, `visit_location`,
+/// `medications`, …): stored as text, returned exactly as sent.
+public enum JSON: Codable, Sendable, Equatable, Hashable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSON])
+    case object([String: JSON])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSON].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    public var isObject: Bool {
+        if case .object = self { return true }
+        return false
+    }
+
+    public subscript(key: String) -> JSON? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+
+    /// Compact JSON text, keys sorted (for storage).
+    public var text: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "null"
+    }
+
+    /// Parses stored JSON text; `nil` for NULL or unparsable text.
+    public static func parse(_ text: String?) -> JSON? {
+        guard let text, let data = text.data(using: .utf8) else { return nil }
+        return try? JSONDecoder().decode(JSON.self, from: data)
+    }
+}
+
+/// A field in a partial update: left out, explicitly `null`, or a value. Lets `PUT` clear nullable fields.
+public enum FieldUpdate<Value: Sendable>: Sendable {
+    case unchanged
+    case clear
+    case set(Value)
+
+    /// The new value given the current one.
+    public func applied(to current: Value?) -> Value? {
+        switch self {
+        case .unchanged: current
+        case .clear: nil
+        case .set(let value): value
+        }
+    }
+
+    /// Transforms a set value; `unchanged` and `clear` pass through.
+    public func map<T: Sendable>(_ transform: (Value) throws -> T) rethrows -> FieldUpdate<T> {
+        switch self {
+        case .unchanged: .unchanged
+        case .clear: .clear
+        case .set(let value): .set(try transform(value))
+        }
+    }
+
+    public var isUnchanged: Bool {
+        if case .unchanged = self { return true }
+        return false
+    }
+}
+
+extension FieldUpdate: Equatable where Value: Equatable {}

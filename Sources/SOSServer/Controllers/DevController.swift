@@ -1,0 +1,21 @@
+import Foundation
+import Hummingbird
+import SOSDomain
+
+/// Development-only endpoints (`SOS_ENV=development`); not mounted at all in production, so they are 404 there.
+struct DevController {
+    let notifications: any NotificationRepository
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
+        group.get("outbox", use: self.outbox)
+    }
+
+    /// Emails, SMS and WhatsApp messages the server would have sent (OTP codes included); admins only.
+    @Sendable func outbox(_ request: Request, context: AuthenticatedContext) async throws -> OutboxPayload {
+        guard context.principal.role.isAdmin else {
+            throw DomainError.forbidden("Only administrators read the development outbox.")
+        }
+        let limit = try QueryParameters(request).page(maximum: 500, defaultLimit: 100).limit
+        return OutboxPayload(try await self.notifications.outbox(limit: limit))
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import SOSDomain
+import SQLKit
+
+/// `AppointmentRepository` over SQLKit. Booking holds a per-doctor lock (an advisory lock on PostgreSQL; the
+/// single serialized connection on SQLite) across the overlap check and the write.
+public struct SQLAppointmentRepository: AppointmentRepository {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    static let columns = """
+        a.id, a.patient_id, a.doctor_id, a.date, a.start_time, a.end_time, a.status, a.stream_channel_id, a.consultation_type,
+        a.symptoms, a.additional_note, a.visit_location, a.starts_at, a.ends_at, a.created_at, a.updated_at
+        """
+
+    static let detailsSelect = """
+        SELECT \(columns), p.name AS p_name, p.email AS p_email, p.phone AS p_phone, p.profile_picture AS p_picture,
+            d.name AS d_name, d.email AS d_email, d.phone AS d_phone, d.profile_picture AS d_picture,
+            COALESCE(dp.specialisation, '') AS d_specialisation, COALESCE(dp.rating, 0.0) AS d_rating
+        FROM appointments a JOIN users p ON p.id = a.patient_id JOIN users d ON d.id = a.doctor_id
+        LEFT JOIN doctor_profiles dp ON dp.user_id = a.doctor_id
+        """
+
+    public func insertIfFree(_ appointment: Appointment) async throws -> Bool {
+        try await self.database.transaction { [kind = self.database.kind] sql in
+            try await Self.lockDoctor(appointment.doctorId, kind: kind, in: sql)
+            if appointment.status.holdsSlot, try await Self.overlaps(appointment, in: sql) { return false }
+            try await sql.raw("""
+                INSERT INTO appointments (id, patient_id, doctor_id, date, start_time, end_time, status, stream_channel_id, consultation_type,
+                    symptoms, additional_note, visit_location, starts_at, ends_at, created_at, updated_at)
+                VALUES (\(bind: appointment.id), \(bind: appointment.patientId), \(bind: appointment.doctorId), \(bind: appointment.date.description),
+                    \(bind: appointment.startTime.description), \(bind: appointment.endTime.description), \(bind: appointment.status.rawValue),
+                    \(bind: appointment.streamChannelId), \(bind: appointment.consultationType.rawValue),
+                    \(bind: JSON.array(appointment.symptoms.map(JSON.string)).text), \(bind: appointment.additionalNote),
+                    \(bind: appointment.visitLocation?.text), \(bind: appointment.startsAt), \(bind: appointment.endsAt),
+                    \(bind: appointment.createdAt), \(bind: appointment.updatedAt))
+                """).run()
+            return true
+        }
+    }
+
+    public func updateIfFree(_ appointment: Appointment, checkOverlap: Bool) async throws -> Bool {
+        try await self.database.transaction { [kind = self.database.kind] sql in
+            if checkOverlap {
+                try await Self.lockDoctor(appointment.doctorId, kind: kind, in: sql)
+                if try await Self.overlaps(appointment, in: sql) { return false }
+            }
+            try await sql.raw("""
+                UPDATE appointments SET date = \(bind: appointment.date.description), start_time = \(bind: appointment.startTime.description),
+                    end_time = \(bind: appointment.endTime.description), status = \(bind: appointment.status.rawValue),
+                    stream_channel_id = \(bind: appointment.streamChannelId), consultation_type = \(bind: appointment.consultationType.rawValue),
+                    symptoms = \(bind: JSON.array(appointment.symptoms.map(JSON.string)).text), additional_note = \(bind: appointment.additionalNote),
+                    visit_location = \(bind: appointment.visitLocation?.text), starts_at = \(bind: appointment.startsAt),
+                    ends_at = \(bind: appointment.endsAt), updated_at = \(bind: appointment.updatedAt)
+                WHERE id = \(bind: appointment.id)
+                """).run()
+            return true
+        }
+    }
+
+    public func find(id: UUID) async throws -> Appointment? {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.id = \(bind: id)").first().map(Self.appointment(from:))
+        }
+    }
+
+    public func details(id: UUID) async throws -> AppointmentDetails? {
+        try await self.database.read { sql in
+            try await sql.raw("\(unsafeRaw: Self.detailsSelect) WHERE a.id = \(bind: id)").first().map(Self.details(from:))
+        }
+    }
+
+    public func list(_ query: AppointmentQuery) async throws -> Page<AppointmentDetails> {
+        try await self.database.read { sql in
+            let filter = Self.filter(query)
+            let total = try await sql.raw("SELECT COUNT(*) AS total FROM appointments a \(filter)").first()?.value("total", as: Int.self) ?? 0
+            let direction = query.sortOrder == .asc ? "ASC" : "DESC"
+            let order =
+                switch query.sortBy {
+                case .date: "a.date \(direction), a.start_time \(direction)"
+                case .createdAt: "a.created_at \(direction)"
+                case .startTime: "a.start_time \(direction), a.date \(direction)"
+                }
+            let rows = try await sql.raw("""
+                \(unsafeRaw: Self.detailsSelect) \(filter) ORDER BY \(unsafeRaw: order), a.id \(unsafeRaw: direction)
+                LIMIT \(bind: query.page.limit) OFFSET \(bind: query.page.offset)
+                """).all()
+            return Page(items: try rows.map(Self.details(from:)), total: total, request: query.page)
+        }
+    }
+
+    public func delete(id: UUID) async throws -> Bool {
+        do {
+            return try await self.database.write { sql in
+                try await sql.raw("DELETE FROM appointments WHERE id = \(bind: id) RETURNING id").first() != nil
+            }
+        } catch where SQLErrors.isForeignKeyViolation(error) {
+            throw DomainError.conflict("This appointment has a rating or payments that must be kept; cancel it instead (PUT status 'cancelled').")
+        }
+    }
+
+    public func booked(doctorId: UUID, date: LocalDate) async throws -> [Appointment] {
+        try await self.database.read { sql in
+            try await sql.raw("""
+                SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.doctor_id = \(bind: doctorId) AND a.date = \(bind: date.description)
+                AND a.status IN (\(binds: AppointmentStatus.slotHolding.map(\.rawValue))) ORDER BY a.start_time
+                """).all().map(Self.appointment(from:))
+        }
+    }
+
+    public func hasRelationship(patientId: UUID, doctorIds: [UUID]) async throws -> Bool {
+        guard !doctorIds.isEmpty else { return false }
+        return try await self.database.read { sql in
+            try await sql.raw("""
+                SELECT 1 AS found FROM appointments WHERE patient_id = \(bind: patientId) AND doctor_id IN (\(binds: doctorIds))
+                AND status <> 'cancelled' LIMIT 1
+                """).first() != nil
+        }
+    }
+
+    public func starting(from: Date, to: Date, statuses: [AppointmentStatus]) async throws -> [Appointment] {
+        try await self.database.read { sql in
+            try await sql.raw("""
+                SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.starts_at > \(bind: from) AND a.starts_at <= \(bind: to)
+                AND a.status IN (\(binds: statuses.map(\.rawValue))) ORDER BY a.starts_at LIMIT 5000
+                """).all().map(Self.appointment(from:))
+        }
+    }
+
+    // MARK: - SQL pieces
+
+    static func filter(_ query: AppointmentQuery) -> SQLQueryString {
+        var filter: SQLQueryString = "WHERE 1 = 1"
+        switch query.scope {
+        case .all: break
+        case .patient(let id): filter += " AND a.patient_id = \(bind: id)"
+        case .doctor(let id): filter += " AND a.doctor_id = \(bind: id)"
+        case .doctors(let ids): filter += ids.isEmpty ? " AND 1 = 0" : " AND a.doctor_id IN (\(binds: ids))"
+        }
+        if let status = query.status { filter += " AND a.status = \(bind: status.rawValue)" }
+        if let doctorId = query.doctorId { filter += " AND a.doctor_id = \(bind: doctorId)" }
+        if let patientId = query.patientId { filter += " AND a.patient_id = \(bind: patientId)" }
+        if let type = query.consultationType { filter += " AND a.consultation_type = \(bind: type.rawValue)" }
+        if let start = query.startDate { filter += " AND a.date >= \(bind: start.description)" }
+        if let end = query.endDate { filter += " AND a.date <= \(bind: end.description)" }
+        return filter
+    }
+
+    /// Serializes bookings of one doctor across connections (PostgreSQL); SQLite is already serialized.
+    static func lockDoctor(_ doctorId: UUID, kind: DatabaseKind, in sql: any SQLDatabase) async throws {
+        guard kind == .postgres else { return }
+        let bytes = doctorId.uuid
+        let key = [bytes.0, bytes.1, bytes.2, bytes.3, bytes.4, bytes.5, bytes.6, bytes.7].reduce(Int64(0)) { ($0 << 8) | Int64($1) }
+        try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: key))").run()
+    }
+
+    /// True when another slot-holding appointment of the doctor overlaps (half-open intervals).
+    static func overlaps(_ appointment: Appointment, in sql: any SQLDatabase) async throws -> Bool {
+        try await sql.raw("""
+            SELECT 1 AS found FROM appointments WHERE doctor_id = \(bind: appointment.doctorId) AND date = \(bind: appointment.date.description)
+            AND status IN (\(binds: AppointmentStatus.slotHolding.map(\.rawValue))) AND id <> \(bind: appointment.id)
+            AND start_time < \(bind: appointment.endTime.description) AND end_time > \(bind: appointment.startTime.description) LIMIT 1
+            """).first() != nil
+    }
+
+    static func appointment(from row: any SQLRow) throws -> Appointment {
+        let symptoms: [String] =
+            if case .array(let items) = try row.json("symptoms") { items.compactMap { if case .string(let s) = $0 { s } else { nil } } } else { [] }
+        return Appointment(
+            id: try row.value("id"), patientId: try row.value("patient_id"), doctorId: try row.value("doctor_id"),
+            date: try row.localDate("date"), startTime: try row.localTime("start_time"), endTime: try row.localTime("end_time"),
+            status: AppointmentStatus(rawValue: try row.value("status")) ?? .cancelled, streamChannelId: try row.optional("stream_channel_id"),
+            consultationType: ConsultationType(rawValue: try row.value("consultation_type")) ?? .online, symptoms: symptoms,
+            additionalNote: try row.optional("additional_note"), visitLocation: try row.json("visit_location"),
+            startsAt: try row.value("starts_at"), endsAt: try row.value("ends_at"), createdAt: try row.value("created_at"),
+            updatedAt: try row.value("updated_at")
+        )
+    }
+
+    static func details(from row: any SQLRow) throws -> AppointmentDetails {
+        let appointment = try Self.appointment(from: row)
+        return AppointmentDetails(
+            appointment: appointment,
+            patient: try row.person(prefix: "p_", id: appointment.patientId),
+            doctor: try row.doctorSummary(id: appointment.doctorId)
+        )
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import SOSDomain
+import SQLKit
+
+/// `DoctorRepository` over SQLKit: doctor users joined with their (optional) profile.
+public struct SQLDoctorRepository: DoctorRepository {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    static let select = """
+        SELECT u.id, u.email, u.name, u.role, u.status, u.phone, u.profile_picture, u.is_email_verified, u.is_phone_verified,
+            u.created_at, u.updated_at, dp.user_id AS dp_user_id, dp.specialisation AS dp_specialisation, dp.rating AS dp_rating,
+            dp.rating_count AS dp_rating_count, dp.address AS dp_address, dp.working_hours AS dp_working_hours, dp.bio AS dp_bio,
+            dp.is_listed AS dp_is_listed, dp.supported_languages AS dp_supported_languages, dp.time_zone AS dp_time_zone,
+            dp.created_at AS dp_created_at, dp.updated_at AS dp_updated_at
+        FROM users u LEFT JOIN doctor_profiles dp ON dp.user_id = u.id
+        """
+
+    public func find(id: UUID) async throws -> Doctor? {
+        try await self.database.read { sql in
+            try await sql.raw("\(unsafeRaw: Self.select) WHERE u.role = 'doctor' AND u.id = \(bind: id)").first().map(Self.doctor(from:))
+        }
+    }
+
+    public func find(ids: [UUID]) async throws -> [UUID: Doctor] {
+        guard !ids.isEmpty else { return [:] }
+        return try await self.database.read { sql in
+            let doctors = try await sql.raw("\(unsafeRaw: Self.select) WHERE u.role = 'doctor' AND u.id IN (\(binds: ids))").all().map(Self.doctor(from:))
+            return Dictionary(uniqueKeysWithValues: doctors.map { ($0.user.id, $0) })
+        }
+    }
+
+    public func list(_ query: DoctorQuery) async throws -> Page<Doctor> {
+        try await self.database.read { sql in
+            var filter: SQLQueryString = "WHERE u.role = 'doctor'"
+            if query.activeOnly { filter += " AND u.status = 'active'" }
+            if let listed = query.isListed { filter += " AND COALESCE(dp.is_listed, FALSE) = \(bind: listed)" }
+            if let specialisation = query.specialisation {
+                filter += " AND LOWER(dp.specialisation) = \(bind: specialisation.lowercased())"
+            }
+            if let language = query.language {
+                filter += " AND EXISTS (SELECT 1 FROM doctor_languages l WHERE l.doctor_id = u.id AND l.language = \(bind: language.lowercased()))"
+            }
+            if let minRating = query.minRating { filter += " AND COALESCE(dp.rating, 0) >= \(bind: minRating)" }
+            if let search = query.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
+                let pattern = search.likeContainsPattern
+                filter += """
+                     AND (LOWER(u.name) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(COALESCE(dp.specialisation, '')) LIKE \(bind: pattern) ESCAPE '\\'
+                     OR LOWER(COALESCE(dp.bio, '')) LIKE \(bind: pattern) ESCAPE '\\')
+                    """
+            }
+            let total = try await sql.raw("SELECT COUNT(*) AS total FROM users u LEFT JOIN doctor_profiles dp ON dp.user_id = u.id \(filter)")
+                .first()?.value("total", as: Int.self) ?? 0
+            let column =
+                switch query.sortBy {
+                case .rating: "COALESCE(dp.rating, 0)"
+                case .ratingCount: "COALESCE(dp.rating_count, 0)"
+                case .createdAt: "u.created_at"
+                }
+            let direction = query.sortOrder == .asc ? "ASC" : "DESC"
+            let rows = try await sql.raw("""
+                \(unsafeRaw: Self.select) \(filter) ORDER BY \(unsafeRaw: column) \(unsafeRaw: direction), u.id \(unsafeRaw: direction)
+                LIMIT \(bind: query.page.limit) OFFSET \(bind: query.page.offset)
+                """).all()
+            return Page(items: try rows.map(Self.doctor(from:)), total: total, request: query.page)
+        }
+    }
+
+    public func save(_ profile: DoctorProfile) async throws {
+        try await self.database.transaction { sql in
+            try await sql.raw("""
+                INSERT INTO doctor_profiles (user_id, specialisation, rating, rating_sum, rating_count, address, working_hours, bio,
+                    is_listed, supported_languages, time_zone, created_at, updated_at)
+                VALUES (\(bind: profile.userId), \(bind: profile.specialisation), 0, 0, 0, \(bind: profile.address),
+                    \(bind: profile.workingHours?.text), \(bind: profile.bio), \(bind: profile.isListed),
+                    \(bind: profile.supportedLanguages.map { JSON.array($0.map(JSON.string)).text }), \(bind: profile.timeZone),
+                    \(bind: profile.createdAt), \(bind: profile.updatedAt))
+                ON CONFLICT (user_id) DO UPDATE SET specialisation = excluded.specialisation, address = excluded.address,
+                    working_hours = excluded.working_hours, bio = excluded.bio, is_listed = excluded.is_listed,
+                    supported_languages = excluded.supported_languages, time_zone = excluded.time_zone, updated_at = excluded.updated_at
+                """).run()
+            try await sql.raw("DELETE FROM doctor_languages WHERE doctor_id = \(bind: profile.userId)").run()
+            for language in Set((profile.supportedLanguages ?? []).map { $0.lowercased() }) {
+                try await sql.raw("INSERT INTO doctor_languages (doctor_id, language) VALUES (\(bind: profile.userId), \(bind: language))").run()
+            }
+        }
+    }
+
+    public func addRating(_ rating: DoctorRating) async throws -> DoctorProfile {
+        try await self.database.transaction { sql in
+            do {
+                try await sql.raw("""
+                    INSERT INTO doctor_ratings (id, doctor_id, patient_id, appointment_id, rating, comment, created_at)
+                    VALUES (\(bind: rating.id), \(bind: rating.doctorId), \(bind: rating.patientId), \(bind: rating.appointmentId),
+                        \(bind: rating.rating), \(bind: rating.comment), \(bind: rating.createdAt))
+                    """).run()
+            } catch where SQLErrors.isUniqueViolation(error) {
+                throw DomainError.conflict("This appointment was already rated; each appointment can be rated once.")
+            }
+            try await sql.raw("""
+                INSERT INTO doctor_profiles (user_id, specialisation, rating, rating_sum, rating_count, is_listed, time_zone, created_at, updated_at)
+                VALUES (\(bind: rating.doctorId), '', 0, 0, 0, FALSE, 'UTC', \(bind: rating.createdAt), \(bind: rating.createdAt))
+                ON CONFLICT (user_id) DO NOTHING
+                """).run()
+            try await sql.raw("""
+                UPDATE doctor_profiles SET rating_sum = rating_sum + \(bind: rating.rating), rating_count = rating_count + 1,
+                    rating = (rating_sum + \(bind: rating.rating)) * 1.0 / (rating_count + 1)
+                WHERE user_id = \(bind: rating.doctorId)
+                """).run()
+            guard let row = try await sql.raw("\(unsafeRaw: Self.select) WHERE u.id = \(bind: rating.doctorId)").first() else {
+                throw DomainError.notFound("No doctor with id \(rating.doctorId.uuidString.lowercased()).")
+            }
+            return try Self.doctor(from: row).profile
+        }
+    }
+
+    static func doctor(from row: any SQLRow) throws -> Doctor {
+        let user = try SQLUserRepository.user(from: row)
+        guard try !row.decodeNil(column: "dp_user_id") else {
+            return Doctor(user: user, profile: .empty(for: user))
+        }
+        let languages: [String]? = JSON.parse(try row.optional("dp_supported_languages", as: String.self)).flatMap { json in
+            if case .array(let items) = json { return items.compactMap { if case .string(let s) = $0 { s } else { nil } } }
+            return nil
+        }
+        let profile = DoctorProfile(
+            userId: user.id,
+            specialisation: try row.value("dp_specialisation"),
+            rating: try row.value("dp_rating", as: Double.self),
+            ratingCount: try row.value("dp_rating_count", as: Int.self),
+            address: try row.optional("dp_address"),
+            workingHours: try row.json("dp_working_hours"),
+            bio: try row.optional("dp_bio"),
+            isListed: try row.value("dp_is_listed"),
+            supportedLanguages: languages,
+            timeZone: try row.value("dp_time_zone"),
+            createdAt: try row.value("dp_created_at"),
+            updatedAt: try row.value("dp_updated_at")
+        )
+        return Doctor(user: user, profile: profile)
+    }
+}
