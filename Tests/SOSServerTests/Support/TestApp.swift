@@ -105,6 +105,7 @@ struct TestStorage {
 /// Builds a fresh application (its own database), runs `test` against its router, then cleans up.
 func withApp<T: Sendable>(
     _ setup: TestingSetup = .router,
+    events: any EventPublisher = NoEventPublisher(),
     configure: @Sendable (inout ServerConfiguration) -> Void = { _ in },
     _ test: @Sendable (any TestClientProtocol, AppServices) async throws -> T
 ) async throws -> T {
@@ -112,18 +113,19 @@ func withApp<T: Sendable>(
     defer { Task { await storage.cleanUp() } }
     var configuration = storage.configuration
     configure(&configuration)
-    return try await runApp(configuration, setup, test)
+    return try await runApp(configuration, setup, events: events, test)
 }
 
 /// Runs an application on an existing configuration (restart tests reuse one data directory).
 func runApp<T: Sendable>(
     _ configuration: ServerConfiguration,
     _ setup: TestingSetup = .router,
+    events: any EventPublisher = NoEventPublisher(),
     _ test: @Sendable (any TestClientProtocol, AppServices) async throws -> T
 ) async throws -> T {
     var logger = Logger(label: "sos-test")
     logger.logLevel = configuration.logLevel
-    let services = try await AppServices.build(configuration, logger: logger)
+    let services = try await AppServices.build(configuration, logger: logger, events: events)
     let app = try buildApplication(services)
     return try await app.test(setup) { client in
         try await test(client, services)
