@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -24,6 +25,8 @@ public struct AppServices: Sendable {
     public let notifications: NotificationService
     public let pictures: ProfilePictureService
     public let calendar: CalendarService
+    public let payments: PaymentService
+    public let dashboard: DashboardService
     public let notificationStore: any NotificationRepository
     public let events: any EventPublisher
     let metrics: PrometheusMetrics
@@ -60,6 +63,13 @@ public struct AppServices: Sendable {
         let notifications = NotificationService(
             notifications: notificationStore, users: users, appointments: appointmentStore, doctors: doctorStore, events: events
         )
+        let appointments = AppointmentService(
+            appointments: appointmentStore, availabilities: availabilityStore, doctors: doctorStore, users: users,
+            notifications: notifications, events: events
+        )
+        let stripe = configuration.stripeSecretKey.map {
+            StripePaymentProvider(secretKey: $0, apiBase: configuration.stripeAPIBase, client: HTTPClient.shared)
+        }
         return AppServices(
             configuration: configuration,
             database: database,
@@ -69,10 +79,7 @@ public struct AppServices: Sendable {
             userService: UserService(users: users, tokens: tokens, hasher: hasher),
             doctors: DoctorService(doctors: doctorStore, users: users, appointments: appointmentStore),
             availabilities: AvailabilityService(availabilities: availabilityStore, appointments: appointmentStore, doctors: doctorStore),
-            appointments: AppointmentService(
-                appointments: appointmentStore, availabilities: availabilityStore, doctors: doctorStore, users: users,
-                notifications: notifications, events: events
-            ),
+            appointments: appointments,
             records: MedicalRecordService(
                 records: SQLMedicalRecordRepository(database: database), appointments: appointmentStore, users: users, files: files, events: events
             ),
@@ -81,6 +88,11 @@ public struct AppServices: Sendable {
             calendar: CalendarService(
                 tokens: SQLCalendarTokenRepository(database: database), users: users, appointments: appointmentStore, secrets: secrets
             ),
+            payments: PaymentService(
+                payments: SQLPaymentRepository(database: database), appointmentStore: appointmentStore, appointments: appointments, users: users,
+                notifications: notifications, notificationStore: notificationStore, events: events, stripe: stripe
+            ),
+            dashboard: DashboardService(dashboard: SQLDashboardRepository(database: database)),
             notificationStore: notificationStore,
             events: events,
             metrics: PrometheusMetrics(),
@@ -179,6 +191,11 @@ func buildRouter(_ services: AppServices, extraRoutes: (Router<AppRequestContext
     let uploads = UploadController(pictures: services.pictures)
     uploads.addRoutes(to: authenticated.group("upload"))
     uploads.addPublicRoutes(to: router)
+    let payments = PaymentController(payments: services.payments, webhook: configuration.stripeWebhookSecret.map { StripeWebhook(secret: $0) })
+    payments.addRoutes(to: authenticated.group("payments"))
+    payments.addPublicRoutes(to: api.group("payments"))
+    DashboardController(dashboard: services.dashboard, reportingCurrency: configuration.reportingCurrency)
+        .addRoutes(to: authenticated.group("admin/dashboard"))
     let calendar = CalendarController(calendar: services.calendar)
     calendar.addRoutes(to: authenticated.group("calendar"))
     calendar.addPublicRoutes(to: api.group("calendar"))

@@ -28,6 +28,7 @@ public enum EventSubject: Sendable, Equatable {
     case notification(AppNotification)
     case medicalRecord(MedicalRecord)
     case medicalRecordDeleted(id: UUID, patientId: UUID, doctorId: UUID)
+    case payment(Payment)
 }
 
 /// Where services send their events. The hub implements it; tests record.

@@ -86,3 +86,25 @@ public protocol FileStore: Sendable {
     /// The bytes for a key, or nil if the key is not a valid stored file in `area`.
     func load(area: String, key: String) async throws -> [UInt8]?
 }
+
+/// Payments and processed provider events.
+public protocol PaymentRepository: Sendable {
+    /// Inserts unless the appointment already has an open or paid payment; returns that payment instead (nil: inserted).
+    func insertIfNoneOpen(_ payment: Payment) async throws -> Payment?
+    func find(id: UUID) async throws -> Payment?
+    func find(intentId: String) async throws -> Payment?
+    func details(id: UUID) async throws -> PaymentDetails?
+    func list(_ query: PaymentQuery) async throws -> Page<PaymentDetails>
+    /// Stores the provider's intent id and client secret without touching the status.
+    func setIntent(id: UUID, intentId: String?, at: Date) async throws
+    /// Compare-and-set: saves `payment` only if the stored status is still `expected`; false if it changed meanwhile.
+    func transition(_ payment: Payment, from expected: PaymentStatus) async throws -> Bool
+    /// Atomically adds `amountMinor` to the refunded total if it stays within the paid amount; false otherwise.
+    func reserveRefund(id: UUID, amountMinor: Int64) async throws -> Bool
+    func releaseRefund(id: UUID, amountMinor: Int64) async throws
+    /// Marks the refunded total (at least `refundedMinor`) and derives refunded / partially_refunded.
+    func completeRefund(id: UUID, refundedAtLeast refundedMinor: Int64, refundId: String?, reason: String?, at: Date) async throws -> Payment?
+    /// Records a provider event id; false when it was already recorded.
+    func recordEvent(id: String, type: String, at: Date) async throws -> Bool
+    func hasEvent(id: String) async throws -> Bool
+}

@@ -41,6 +41,14 @@ public struct ServerConfiguration: Sendable {
     public var trustForwardedFor: Bool = false
     /// PostgreSQL pool size.
     public var databaseMaxConnections: Int = 20
+    /// `STRIPE_SECRET_KEY`: card payments go through Stripe when set; otherwise every payment is manual.
+    public var stripeSecretKey: String?
+    /// `STRIPE_WEBHOOK_SECRET`: verifies `POST /payments/webhook`.
+    public var stripeWebhookSecret: String?
+    /// `STRIPE_API_BASE`: Stripe's API root (tests point it at a local fake).
+    public var stripeAPIBase: String = "https://api.stripe.com"
+    /// `SOS_REPORTING_CURRENCY`: the currency of the dashboard's `totalRevenue`.
+    public var reportingCurrency: Currency = try! Currency("USD")
     /// How often the reminder job looks for due reminders (`SOS_REMINDER_INTERVAL`, seconds).
     public var reminderInterval: Duration = .seconds(30)
 
@@ -104,6 +112,19 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_MAX_BODY_BYTES", range: 1024...(64 << 20)) { self.maxBodyBytes = value }
         if let value = try int("SOS_DB_MAX_CONNECTIONS", range: 1...500) { self.databaseMaxConnections = value }
         if let value = try int("SOS_REMINDER_INTERVAL", range: 1...3600) { self.reminderInterval = .seconds(value) }
+        if let key = string("STRIPE_SECRET_KEY") { self.stripeSecretKey = key }
+        if let secret = string("STRIPE_WEBHOOK_SECRET") { self.stripeWebhookSecret = secret }
+        if let base = string("STRIPE_API_BASE") {
+            guard base.hasPrefix("https://") || base.hasPrefix("http://127.0.0.1") || base.hasPrefix("http://localhost") else {
+                throw ConfigurationError("STRIPE_API_BASE must be an https:// URL (plain http only for localhost) (got '\(base)').")
+            }
+            self.stripeAPIBase = base
+        }
+        if let code = string("SOS_REPORTING_CURRENCY") {
+            do { self.reportingCurrency = try Currency(code) } catch {
+                throw ConfigurationError("SOS_REPORTING_CURRENCY must be an ISO 4217 code such as USD or EUR (got '\(code)').")
+            }
+        }
         if let raw = string("SOS_TRUST_FORWARDED_FOR") {
             guard let flag = Self.bool(raw) else {
                 throw ConfigurationError("SOS_TRUST_FORWARDED_FOR must be true or false (got '\(raw)').")

@@ -29,6 +29,7 @@ extension Migration {
     public static let all: [Migration] = [
         .m001Accounts,
         .m002Clinical,
+        .m003Payments,
     ]
 }
 

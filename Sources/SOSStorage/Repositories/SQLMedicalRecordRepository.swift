@@ -183,11 +183,7 @@ public struct SQLMedicalRecordRepository: MedicalRecordRepository {
         let record = try Self.record(from: row)
         var appointment: AppointmentSummary?
         if let appointmentId = record.appointmentId, try !row.decodeNil(column: "ap_date") {
-            appointment = AppointmentSummary(
-                id: appointmentId, date: try row.localDate("ap_date"), startTime: try row.localTime("ap_start_time"),
-                consultationType: ConsultationType(rawValue: try row.value("ap_consultation_type")) ?? .online,
-                status: AppointmentStatus(rawValue: try row.value("ap_status")) ?? .cancelled
-            )
+            appointment = try row.appointmentSummary(id: appointmentId)
         }
         return MedicalRecordDetails(
             record: record,

@@ -40,6 +40,15 @@ extension SQLRow {
         DoctorSummary(person: try self.person(prefix: "d_", id: id), specialisation: try self.value("d_specialisation"), rating: try self.value("d_rating", as: Double.self))
     }
 
+    /// The appointment card selected as `ap_date`, `ap_start_time`, `ap_consultation_type`, `ap_status`.
+    func appointmentSummary(id: UUID) throws -> AppointmentSummary {
+        AppointmentSummary(
+            id: id, date: try self.localDate("ap_date"), startTime: try self.localTime("ap_start_time"),
+            consultationType: ConsultationType(rawValue: try self.value("ap_consultation_type")) ?? .online,
+            status: AppointmentStatus(rawValue: try self.value("ap_status")) ?? .cancelled
+        )
+    }
+
     /// Decodes a nullable column; `nil` when NULL.
     func optional<T: Decodable>(_ column: String, as type: T.Type = T.self) throws -> T? {
         if try self.decodeNil(column: column) { return nil }
