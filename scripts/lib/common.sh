@@ -101,7 +101,7 @@ admin_token() {
 
 # Runs Schemathesis against a fresh live server; fails on any 5xx or schema violation.
 run_schemathesis() {
-  SERVER_ENV=()
+  SERVER_ENV=(STRIPE_WEBHOOK_SECRET=whsec_schemathesis)
   start_server "$1"
   local token
   token=$(admin_token)

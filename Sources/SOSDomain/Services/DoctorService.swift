@@ -58,6 +58,9 @@ public struct DoctorService: Sendable {
     }
 
     public func list(_ principal: Principal, _ query: DoctorQuery) async throws -> Page<Doctor> {
+        if let minimum = query.minRating, !(0...5).contains(minimum) {
+            throw DomainError.invalid("'minRating' must be a number from 0 to 5 (got \(minimum)).")
+        }
         var query = query
         if !Self.seesHidden(principal) {
             if query.isListed == false { return Page(items: [], total: 0, request: query.page) }

@@ -52,8 +52,11 @@ struct QueryParameters {
 
     func bool(_ name: String) throws -> Bool? {
         guard let raw = try self.typed(name, expecting: "true or false") else { return nil }
-        guard let value = ServerConfiguration.bool(raw) else { throw APIError.badRequest("'\(name)' must be true or false (got '\(raw.prefix(40))').") }
-        return value
+        switch raw {
+        case "true": return true
+        case "false": return false
+        default: throw APIError.badRequest("'\(name)' must be true or false (got '\(raw.prefix(40))').")
+        }
     }
 
     func uuid(_ name: String) throws -> UUID? {
