@@ -28,6 +28,10 @@ public struct AppServices: Sendable {
     public let payments: PaymentService
     public let dashboard: DashboardService
     public let notificationStore: any NotificationRepository
+    let doctorStore: any DoctorRepository
+    let availabilityStore: any AvailabilityRepository
+    let appointmentStore: any AppointmentRepository
+    let passwordHasher: any PasswordHasher
     public let events: any EventPublisher
     let metrics: PrometheusMetrics
     let logger: Logger
@@ -94,6 +98,10 @@ public struct AppServices: Sendable {
             ),
             dashboard: DashboardService(dashboard: SQLDashboardRepository(database: database)),
             notificationStore: notificationStore,
+            doctorStore: doctorStore,
+            availabilityStore: availabilityStore,
+            appointmentStore: appointmentStore,
+            passwordHasher: hasher,
             events: events,
             metrics: PrometheusMetrics(),
             logger: logger

@@ -1,37 +1,104 @@
 import Foundation
 import SOSDomain
 
-/// Demo data for `seed-demo`: doctors, a secretary for them, and patients. Idempotent per email.
+/// Demo data for `seed-demo`: doctors with profiles and weekly availability, a secretary, patients,
+/// appointments spread over the coming weeks, some records and payments. Idempotent per email.
+///
+/// `--scale N` creates 5·N doctors, 20·N patients and 50 appointments per doctor (N = 40: 200 doctors,
+/// 10,000 appointments — the benchmark data set). Every demo account's password is `Demo1234!`.
 struct DemoSeeder {
     let services: AppServices
 
-    /// Creates `5 × scale` doctors and `20 × scale` patients (password `Demo1234!`); returns a summary line.
+    static let specialisations = ["General practice", "Pediatrics", "Dermatology", "Cardiology", "Travel medicine", "Gastroenterology", "ENT", "Gynecology"]
+    static let languages = [["en"], ["en", "fr"], ["en", "es"], ["es"], ["fr", "de"], ["en", "it"], ["pt", "es"]]
+    static let zones = ["Europe/Madrid", "Europe/Paris", "America/Mexico_City", "Asia/Bangkok", "Europe/Lisbon"]
+
     func seed(scale: Int) async throws -> String {
         let now = Date()
-        let hash = try await BcryptPasswordHasher(cost: 4).hash("Demo1234!")
-        var doctors: [UUID] = []
+        let hash = try await self.services.passwordHasher.hash("Demo1234!")
+        var doctors: [User] = []
+        var newDoctors: Set<UUID> = []
         var created = 0
         for index in 0..<(5 * scale) {
-            let (id, isNew) = try await self.account(email: "doctor\(index + 1)@demo.sos", name: "Dr. Demo \(index + 1)", role: .doctor, hash: hash, now: now)
-            doctors.append(id)
+            let (user, isNew) = try await self.account(email: "doctor\(index + 1)@demo.sos", name: "Dr Demo \(index + 1)", role: .doctor, hash: hash, now: now)
+            doctors.append(user)
+            if isNew {
+                created += 1
+                newDoctors.insert(user.id)
+                try await self.profile(for: user, index: index, now: now)
+            }
+        }
+        var patients: [User] = []
+        for index in 0..<(20 * scale) {
+            let (user, isNew) = try await self.account(email: "patient\(index + 1)@demo.sos", name: "Patient Demo \(index + 1)", role: .patient, hash: hash, now: now)
+            patients.append(user)
             created += isNew ? 1 : 0
         }
-        for index in 0..<(20 * scale) {
-            created += try await self.account(email: "patient\(index + 1)@demo.sos", name: "Patient Demo \(index + 1)", role: .patient, hash: hash, now: now).1 ? 1 : 0
-        }
-        let (secretaryId, isNew) = try await self.account(email: "secretary@demo.sos", name: "Secretary Demo", role: .secretary, hash: hash, now: now)
+        let (secretary, isNew) = try await self.account(email: "secretary@demo.sos", name: "Secretary Demo", role: .secretary, hash: hash, now: now)
         created += isNew ? 1 : 0
-        if var secretary = try await self.services.users.find(id: secretaryId) {
-            secretary.associatedDoctors = Array(doctors.prefix(3))
-            try await self.services.users.update(secretary)
+        if isNew {
+            var updated = secretary
+            updated.associatedDoctors = Array(doctors.prefix(3).map(\.id))
+            try await self.services.users.update(updated)
         }
-        return "Demo data ready: \(created) new account(s); \(doctors.count) doctors, \(20 * scale) patients, 1 secretary (password Demo1234!)."
+        var booked = 0
+        for (index, doctor) in doctors.enumerated() where newDoctors.contains(doctor.id) && !patients.isEmpty {
+            booked += try await self.appointments(for: doctor, doctorIndex: index, patients: patients, now: now)
+        }
+        return "Demo data ready: \(created) new account(s), \(booked) new appointment(s); \(doctors.count) doctors, \(patients.count) patients, 1 secretary (password Demo1234!)."
     }
 
-    private func account(email: String, name: String, role: Role, hash: String, now: Date) async throws -> (UUID, Bool) {
-        if let existing = try await self.services.users.find(email: email) { return (existing.id, false) }
+    private func account(email: String, name: String, role: Role, hash: String, now: Date) async throws -> (User, Bool) {
+        if let existing = try await self.services.users.find(email: email) { return (existing, false) }
         let user = User(email: email, name: name, role: role, status: .active, isEmailVerified: true, createdAt: now, updatedAt: now)
         try await self.services.users.create(user, passwordHash: hash)
-        return (user.id, true)
+        return (user, true)
+    }
+
+    private func profile(for doctor: User, index: Int, now: Date) async throws {
+        let profile = DoctorProfile(
+            userId: doctor.id, specialisation: Self.specialisations[index % Self.specialisations.count],
+            address: "\(index + 1) Demo Street", workingHours: .object(["monday-friday": .string("08:00-18:00")]),
+            bio: "Demo doctor \(index + 1): \(Self.specialisations[index % Self.specialisations.count].lowercased()) for travellers.",
+            isListed: index % 10 != 9, supportedLanguages: Self.languages[index % Self.languages.count],
+            timeZone: Self.zones[index % Self.zones.count], createdAt: now, updatedAt: now
+        )
+        try await self.services.doctorStore.save(profile)
+        let today = LocalDate.today(in: TimeZone(identifier: profile.timeZone)!, now: now)
+        try await self.services.availabilityStore.create(Availability(
+            doctorId: doctor.id, startDate: today, endDate: today, startTime: LocalTime(hour: 8, minute: 0)!, endTime: LocalTime(hour: 18, minute: 0)!,
+            isRecurring: true, recurrence: .weekly, recurrenceDays: [.monday, .tuesday, .wednesday, .thursday, .friday],
+            consultationTypes: ConsultationType.allCases, createdAt: now, updatedAt: now
+        ))
+    }
+
+    /// 50 appointments per doctor on weekdays over the next ten weeks, 30 minutes each, mixed statuses.
+    private func appointments(for doctor: User, doctorIndex: Int, patients: [User], now: Date) async throws -> Int {
+        guard let full = try await self.services.doctorStore.find(id: doctor.id) else { return 0 }
+        let zone = TimeZone(identifier: full.profile.timeZone) ?? TimeZone(identifier: "UTC")!
+        let statuses: [AppointmentStatus] = [.pendingPayment, .paymentCompleted, .confirmed, .confirmed, .completed, .cancelled]
+        var day = LocalDate.today(in: zone, now: now).adding(days: 1)
+        var made = 0
+        var slot = 0
+        while made < 50 {
+            if day.weekday == .saturday || day.weekday == .sunday {
+                day = day.adding(days: 1)
+                continue
+            }
+            let start = LocalTime(seconds: 8 * 3600 + (slot % 20) * 1800)!
+            let end = LocalTime(seconds: start.seconds + 1800)!
+            let patient = patients[(doctorIndex * 50 + made) % patients.count]
+            let appointment = Appointment(
+                patientId: patient.id, doctorId: doctor.id, date: day, startTime: start, endTime: end,
+                status: statuses[(doctorIndex + made) % statuses.count], consultationType: ConsultationType.allCases[made % 4],
+                symptoms: made % 3 == 0 ? ["fever", "headache"] : ["sore throat"], startsAt: WallClock.instant(day, start, in: zone),
+                endsAt: WallClock.instant(day, end, in: zone), createdAt: now, updatedAt: now
+            )
+            if try await self.services.appointmentStore.insertIfFree(appointment) { made += 1 }
+            slot += 1
+            if slot % 20 == 0 { day = day.adding(days: 1) }
+            if slot > 2000 { break }
+        }
+        return made
     }
 }

@@ -81,4 +81,21 @@ struct LifecycleTests {
             group.cancelAll()
         }
     }
+
+    @Test("seed-demo creates doctors with profiles and availability, patients and appointments; running it again adds nothing")
+    func seedDemo() async throws {
+        try await withApp { client, services in
+            let first = try await DemoSeeder(services: services).seed(scale: 1)
+            #expect(first.contains("26 new account(s), 250 new appointment(s)"), "\(first)")
+            let again = try await DemoSeeder(services: services).seed(scale: 1)
+            #expect(again.contains("0 new account(s), 0 new appointment(s)"), "\(again)")
+            let admin = try await client.adminToken()
+            let doctors = try await client.request(.get, "/api/v1/doctors?limit=100", token: admin)
+            #expect(doctors.json["pagination"]?["total"]?.int == 5)
+            #expect(try await client.request(.get, "/api/v1/appointments/all", token: admin).json["pagination"]?["total"]?.int == 250)
+            let doctor = try await client.login("doctor1@demo.sos", "Demo1234!")["access_token"]?.string ?? ""
+            #expect(try await client.request(.get, "/api/v1/appointments", token: doctor).json["pagination"]?["total"]?.int == 50)
+            #expect(try await client.request(.get, "/api/v1/availabilities?doctorId=\(doctors.json["doctors"]?[0]?["id"]?.string ?? "")", token: doctor).json["availabilities"]?.array?.count == 1)
+        }
+    }
 }
