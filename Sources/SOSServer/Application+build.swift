@@ -53,11 +53,12 @@ public struct AppServices: Sendable {
             ?? SecretFile.loadOrCreate(at: (configuration.dataDirectory as NSString).appendingPathComponent("jwt_secret"), secrets: secrets)
         let codec = await JWTAccessTokenCodec(secret: jwtSecret, secrets: secrets)
         let hasher = BcryptPasswordHasher(cost: configuration.bcryptCost)
-        let users = SQLUserRepository(database: database)
-        let tokens = SQLTokenStore(database: database)
+        let cache = PrincipalCache(ttl: configuration.authCacheSeconds)
+        let users = CacheInvalidatingUserRepository(SQLUserRepository(database: database), cache: cache)
+        let tokens = CacheInvalidatingTokenStore(SQLTokenStore(database: database), cache: cache)
         let auth = AuthService(
             users: users, tokens: tokens, hasher: hasher, codec: codec, secrets: secrets,
-            limiter: RateLimiter(), settings: configuration.authSettings
+            limiter: RateLimiter(), cache: cache, settings: configuration.authSettings
         )
         let doctorStore = SQLDoctorRepository(database: database)
         let availabilityStore = SQLAvailabilityRepository(database: database)

@@ -39,6 +39,7 @@ public struct AuthService: Sendable {
     let codec: any AccessTokenCodec
     let secrets: any SecretSource
     let limiter: RateLimiter
+    let cache: PrincipalCache
     let settings: Settings
     let now: @Sendable () -> Date
 
@@ -49,6 +50,7 @@ public struct AuthService: Sendable {
         codec: any AccessTokenCodec,
         secrets: any SecretSource,
         limiter: RateLimiter,
+        cache: PrincipalCache = PrincipalCache(ttl: 0),
         settings: Settings = Settings(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -58,6 +60,7 @@ public struct AuthService: Sendable {
         self.codec = codec
         self.secrets = secrets
         self.limiter = limiter
+        self.cache = cache
         self.settings = settings
         self.now = now
     }
@@ -187,6 +190,8 @@ public struct AuthService: Sendable {
 
     /// Turns a bearer token into the caller: signature, expiry, revocation and account state are all checked.
     public func authenticate(bearer token: String) async throws -> Principal {
+        let now = self.now()
+        if let cached = self.cache.principal(for: token, now: now) { return cached }
         let verified = try await self.codec.verify(token)
         let snapshot = try await self.users.authSnapshot(id: verified.userId, tokenKey: verified.key)
         guard !snapshot.revoked else {
@@ -198,6 +203,8 @@ public struct AuthService: Sendable {
         guard user.status != .blocked else {
             throw DomainError.unauthorized("This account is blocked; its tokens no longer work.")
         }
-        return Principal(user: user, tokenKey: verified.key, tokenExpiresAt: verified.expiresAt)
+        let principal = Principal(user: user, tokenKey: verified.key, tokenExpiresAt: verified.expiresAt)
+        self.cache.store(principal, for: token, now: now)
+        return principal
     }
 }

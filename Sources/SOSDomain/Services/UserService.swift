@@ -62,12 +62,9 @@ public struct UserService: Sendable {
         self.now = now
     }
 
-    /// The caller's own account, fresh from storage.
+    /// The caller's own account, as loaded when the request was authenticated.
     public func me(_ principal: Principal) async throws -> User {
-        guard let user = try await self.users.find(id: principal.id) else {
-            throw DomainError.unauthorized("The account for this token no longer exists.")
-        }
-        return user
+        principal.user
     }
 
     /// Updates the caller's own name, phone and picture; refuses role, status and email changes.
@@ -84,7 +81,9 @@ public struct UserService: Sendable {
         if changes.associatedDoctors != nil {
             throw DomainError.forbidden("You cannot change your own 'associated_doctors'; ask an administrator.")
         }
-        var user = try await self.me(principal)
+        guard var user = try await self.users.find(id: principal.id) else {
+            throw DomainError.unauthorized("The account for this token no longer exists.")
+        }
         try Self.apply(changes, to: &user)
         user.updatedAt = self.now()
         try await self.users.update(user)

@@ -56,10 +56,34 @@ public enum JSON: Codable, Sendable, Equatable, Hashable {
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "null"
     }
 
-    /// Parses stored JSON text; `nil` for NULL or unparsable text.
+    /// Parses stored JSON text; `nil` for NULL or unparsable text. (JSONSerialization, not `Decodable`: decoding
+    /// this enum tries each case in turn and is several times slower on the list endpoints' hot path.)
     public static func parse(_ text: String?) -> JSON? {
-        guard let text, let data = text.data(using: .utf8) else { return nil }
-        return try? JSONDecoder().decode(JSON.self, from: data)
+        guard let text, let data = text.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        else { return nil }
+        return JSON(any: object)
+    }
+
+    /// Converts a `JSONSerialization` result.
+    init(any value: Any) {
+        switch value {
+        case let text as String: self = .string(text)
+        case let number as NSNumber:
+            // step: JSONSerialization gives booleans as NSNumber too; they are instances of the boolean subclass
+            self = type(of: number) == Self.booleanClass ? .bool(number.boolValue) : .number(number.doubleValue)
+        case let array as [Any]: self = .array(array.map(JSON.init(any:)))
+        case let object as [String: Any]: self = .object(object.mapValues(JSON.init(any:)))
+        default: self = .null
+        }
+    }
+
+    private static let booleanClass: AnyClass = type(of: NSNumber(value: true))
+
+    /// The strings of a JSON array (non-strings skipped); empty for anything else.
+    public var strings: [String] {
+        guard case .array(let items) = self else { return [] }
+        return items.compactMap { if case .string(let text) = $0 { text } else { nil } }
     }
 }
 

@@ -17,10 +17,9 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses exactly `YYYY-MM-DD` with a real calendar day.
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard text.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              let year = Digits.value(bytes, 0..<4), let month = Digits.value(bytes, 5..<7), let day = Digits.value(bytes, 8..<10)
         else { return nil }
         self.init(year: year, month: month, day: day)
     }
@@ -33,7 +32,9 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
         return date
     }
 
-    public var description: String { String(format: "%04d-%02d-%02d", self.year, self.month, self.day) }
+    public var description: String {
+        Digits.padded(self.year, 4) + "-" + Digits.padded(self.month, 2) + "-" + Digits.padded(self.day, 2)
+    }
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
@@ -120,9 +121,9 @@ public struct LocalTime: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses exactly `HH:MM:SS`.
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard text.count == 8, parts.count == 3, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-              let hour = Int(parts[0]), let minute = Int(parts[1]), let second = Int(parts[2])
+        let bytes = Array(text.utf8)
+        guard bytes.count == 8, bytes[2] == UInt8(ascii: ":"), bytes[5] == UInt8(ascii: ":"),
+              let hour = Digits.value(bytes, 0..<2), let minute = Digits.value(bytes, 3..<5), let second = Digits.value(bytes, 6..<8)
         else { return nil }
         self.init(hour: hour, minute: minute, second: second)
     }
@@ -138,7 +139,9 @@ public struct LocalTime: Sendable, Hashable, Comparable, CustomStringConvertible
     public var minute: Int { self.seconds % 3600 / 60 }
     public var second: Int { self.seconds % 60 }
 
-    public var description: String { String(format: "%02d:%02d:%02d", self.hour, self.minute, self.second) }
+    public var description: String {
+        Digits.padded(self.hour, 2) + ":" + Digits.padded(self.minute, 2) + ":" + Digits.padded(self.second, 2)
+    }
 
     public static func < (lhs: LocalTime, rhs: LocalTime) -> Bool { lhs.seconds < rhs.seconds }
 
@@ -178,5 +181,25 @@ public enum WallClock {
             throw DomainError.invalid("'\(field)' must be an IANA time zone such as Europe/Paris or America/Mexico_City (got '\(identifier.prefix(60))').")
         }
         return zone
+    }
+}
+
+/// Zero-padded decimal formatting without `String(format:)` (which goes through Foundation's formatter; these
+/// strings are on every response's hot path).
+public enum Digits {
+    /// The decimal number spelled by ASCII digits `bytes[range]`; nil if any byte is not a digit.
+    public static func value(_ bytes: [UInt8], _ range: Range<Int>) -> Int? {
+        var value = 0
+        for index in range {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    public static func padded(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 }

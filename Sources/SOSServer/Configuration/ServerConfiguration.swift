@@ -49,6 +49,9 @@ public struct ServerConfiguration: Sendable {
     public var stripeAPIBase: String = "https://api.stripe.com"
     /// `SOS_REPORTING_CURRENCY`: the currency of the dashboard's `totalRevenue`.
     public var reportingCurrency: Currency = try! Currency("USD")
+    /// `SOS_AUTH_CACHE_SECONDS`: how long an authenticated token is remembered (0 disables). Changes made on
+    /// this node apply at once; changes made on another node within this time.
+    public var authCacheSeconds: TimeInterval = 2
     /// How often the reminder job looks for due reminders (`SOS_REMINDER_INTERVAL`, seconds).
     public var reminderInterval: Duration = .seconds(30)
 
@@ -112,6 +115,7 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_MAX_BODY_BYTES", range: 1024...(64 << 20)) { self.maxBodyBytes = value }
         if let value = try int("SOS_DB_MAX_CONNECTIONS", range: 1...500) { self.databaseMaxConnections = value }
         if let value = try int("SOS_REMINDER_INTERVAL", range: 1...3600) { self.reminderInterval = .seconds(value) }
+        if let value = try int("SOS_AUTH_CACHE_SECONDS", range: 0...60) { self.authCacheSeconds = TimeInterval(value) }
         if let key = string("STRIPE_SECRET_KEY") { self.stripeSecretKey = key }
         if let secret = string("STRIPE_WEBHOOK_SECRET") { self.stripeWebhookSecret = secret }
         if let base = string("STRIPE_API_BASE") {

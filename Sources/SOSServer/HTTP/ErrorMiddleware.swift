@@ -27,12 +27,14 @@ struct ErrorMiddleware: RouterMiddleware {
             }
         }
         response.headers[.xRequestID] = context.id
-        let elapsed = ContinuousClock.now - start
-        let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        context.logger.info(
-            "\(request.method) \(request.uri.path) \(response.status.code)",
-            metadata: ["duration_ms": .string(String(format: "%.2f", millis))]
-        )
+        if context.logger.logLevel <= .info {
+            let elapsed = ContinuousClock.now - start
+            let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+            context.logger.info(
+                "\(request.method) \(request.uri.path) \(response.status.code)",
+                metadata: ["duration_ms": .stringConvertible(Double(micros) / 1000)]
+            )
+        }
         return response
     }
 }

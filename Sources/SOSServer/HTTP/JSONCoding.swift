@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import SOSDomain
 
 /// Shared JSON coders: timestamps as ISO 8601 UTC with milliseconds (`2026-11-25T09:30:00.000Z`).
 enum JSONCoding {
@@ -46,11 +47,9 @@ enum Timestamp {
         let ms = Int(millis - Int64(seconds) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), ms
-        )
+        return Digits.padded(Int(parts.tm_year) + 1900, 4) + "-" + Digits.padded(Int(parts.tm_mon) + 1, 2) + "-"
+            + Digits.padded(Int(parts.tm_mday), 2) + "T" + Digits.padded(Int(parts.tm_hour), 2) + ":" + Digits.padded(Int(parts.tm_min), 2)
+            + ":" + Digits.padded(Int(parts.tm_sec), 2) + "." + Digits.padded(ms, 3) + "Z"
     }
 
     /// Parses ISO 8601 with or without fractional seconds.

@@ -16,13 +16,18 @@ public struct SQLAppointmentRepository: AppointmentRepository {
         a.symptoms, a.additional_note, a.visit_location, a.starts_at, a.ends_at, a.created_at, a.updated_at
         """
 
-    static let detailsSelect = """
+    static let detailsColumns = """
         SELECT \(columns), p.name AS p_name, p.email AS p_email, p.phone AS p_phone, p.profile_picture AS p_picture,
             d.name AS d_name, d.email AS d_email, d.phone AS d_phone, d.profile_picture AS d_picture,
             COALESCE(dp.specialisation, '') AS d_specialisation, COALESCE(dp.rating, 0.0) AS d_rating
+        """
+
+    static let detailsFrom = """
         FROM appointments a JOIN users p ON p.id = a.patient_id JOIN users d ON d.id = a.doctor_id
         LEFT JOIN doctor_profiles dp ON dp.user_id = a.doctor_id
         """
+
+    static let detailsSelect = "\(detailsColumns) \(detailsFrom)"
 
     public func insertIfFree(_ appointment: Appointment) async throws -> Bool {
         try await self.database.transaction { [kind = self.database.kind] sql in
@@ -76,7 +81,6 @@ public struct SQLAppointmentRepository: AppointmentRepository {
     public func list(_ query: AppointmentQuery) async throws -> Page<AppointmentDetails> {
         try await self.database.read { sql in
             let filter = Self.filter(query)
-            let total = try await sql.raw("SELECT COUNT(*) AS total FROM appointments a \(filter)").first()?.value("total", as: Int.self) ?? 0
             let direction = query.sortOrder == .asc ? "ASC" : "DESC"
             let order =
                 switch query.sortBy {
@@ -84,12 +88,36 @@ public struct SQLAppointmentRepository: AppointmentRepository {
                 case .createdAt: "a.created_at \(direction)"
                 case .startTime: "a.start_time \(direction), a.date \(direction)"
                 }
-            let rows = try await sql.raw("""
-                \(unsafeRaw: Self.detailsSelect) \(filter) ORDER BY \(unsafeRaw: order), a.id \(unsafeRaw: direction)
-                LIMIT \(bind: query.page.limit) OFFSET \(bind: query.page.offset)
-                """).all()
-            return Page(items: try rows.map(Self.details(from:)), total: total, request: query.page)
+            // step: a single-table page, then the people in one lookup; cheaper to plan than one four-table join
+            let (rows, total) = try await Paging.fetch(
+                sql,
+                select: "SELECT \(unsafeRaw: Self.columns), COUNT(*) OVER () AS total_count FROM appointments a \(filter) ORDER BY \(unsafeRaw: order), a.id \(unsafeRaw: direction)",
+                count: "SELECT COUNT(*) AS total FROM appointments a \(filter)", page: query.page
+            )
+            let appointments = try rows.map(Self.appointment(from:))
+            let people = try await Self.people(Set(appointments.flatMap { [$0.patientId, $0.doctorId] }), in: sql)
+            let items = appointments.compactMap { appointment -> AppointmentDetails? in
+                guard let patient = people[appointment.patientId], let doctor = people[appointment.doctorId] else { return nil }
+                return AppointmentDetails(appointment: appointment, patient: patient.person, doctor: doctor)
+            }
+            return Page(items: items, total: total, request: query.page)
         }
+    }
+
+    /// Contact cards (with doctor profile fields) for a set of users, in one query.
+    static func people(_ ids: Set<UUID>, in sql: any SQLDatabase) async throws -> [UUID: DoctorSummary] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await sql.raw("""
+            SELECT u.id, u.name AS d_name, u.email AS d_email, u.phone AS d_phone, u.profile_picture AS d_picture,
+                COALESCE(dp.specialisation, '') AS d_specialisation, COALESCE(dp.rating, 0.0) AS d_rating
+            FROM users u LEFT JOIN doctor_profiles dp ON dp.user_id = u.id WHERE u.id IN (\(binds: Array(ids)))
+            """).all()
+        var result: [UUID: DoctorSummary] = [:]
+        for row in rows {
+            let id = try row.value("id", as: UUID.self)
+            result[id] = try row.doctorSummary(id: id)
+        }
+        return result
     }
 
     public func delete(id: UUID) async throws -> Bool {
@@ -167,8 +195,7 @@ public struct SQLAppointmentRepository: AppointmentRepository {
     }
 
     static func appointment(from row: any SQLRow) throws -> Appointment {
-        let symptoms: [String] =
-            if case .array(let items) = try row.json("symptoms") { items.compactMap { if case .string(let s) = $0 { s } else { nil } } } else { [] }
+        let symptoms = try row.json("symptoms")?.strings ?? []
         return Appointment(
             id: try row.value("id"), patientId: try row.value("patient_id"), doctorId: try row.value("doctor_id"),
             date: try row.localDate("date"), startTime: try row.localTime("start_time"), endTime: try row.localTime("end_time"),

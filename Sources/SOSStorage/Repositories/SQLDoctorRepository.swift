@@ -10,14 +10,17 @@ public struct SQLDoctorRepository: DoctorRepository {
         self.database = database
     }
 
-    static let select = """
+    static let columns = """
         SELECT u.id, u.email, u.name, u.role, u.status, u.phone, u.profile_picture, u.is_email_verified, u.is_phone_verified,
             u.created_at, u.updated_at, dp.user_id AS dp_user_id, dp.specialisation AS dp_specialisation, dp.rating AS dp_rating,
             dp.rating_count AS dp_rating_count, dp.address AS dp_address, dp.working_hours AS dp_working_hours, dp.bio AS dp_bio,
             dp.is_listed AS dp_is_listed, dp.supported_languages AS dp_supported_languages, dp.time_zone AS dp_time_zone,
             dp.created_at AS dp_created_at, dp.updated_at AS dp_updated_at
-        FROM users u LEFT JOIN doctor_profiles dp ON dp.user_id = u.id
         """
+
+    static let from = "FROM users u LEFT JOIN doctor_profiles dp ON dp.user_id = u.id"
+
+    static let select = "\(columns) \(from)"
 
     public func find(id: UUID) async throws -> Doctor? {
         try await self.database.read { sql in
@@ -52,8 +55,6 @@ public struct SQLDoctorRepository: DoctorRepository {
                      OR LOWER(COALESCE(dp.bio, '')) LIKE \(bind: pattern) ESCAPE '\\')
                     """
             }
-            let total = try await sql.raw("SELECT COUNT(*) AS total FROM users u LEFT JOIN doctor_profiles dp ON dp.user_id = u.id \(filter)")
-                .first()?.value("total", as: Int.self) ?? 0
             let column =
                 switch query.sortBy {
                 case .rating: "COALESCE(dp.rating, 0)"
@@ -61,10 +62,14 @@ public struct SQLDoctorRepository: DoctorRepository {
                 case .createdAt: "u.created_at"
                 }
             let direction = query.sortOrder == .asc ? "ASC" : "DESC"
-            let rows = try await sql.raw("""
-                \(unsafeRaw: Self.select) \(filter) ORDER BY \(unsafeRaw: column) \(unsafeRaw: direction), u.id \(unsafeRaw: direction)
-                LIMIT \(bind: query.page.limit) OFFSET \(bind: query.page.offset)
-                """).all()
+            let (rows, total) = try await Paging.fetch(
+                sql,
+                select: """
+                    \(unsafeRaw: Self.columns), COUNT(*) OVER () AS total_count \(unsafeRaw: Self.from) \(filter)
+                    ORDER BY \(unsafeRaw: column) \(unsafeRaw: direction), u.id \(unsafeRaw: direction)
+                    """,
+                count: "SELECT COUNT(*) AS total \(unsafeRaw: Self.from) \(filter)", page: query.page
+            )
             return Page(items: try rows.map(Self.doctor(from:)), total: total, request: query.page)
         }
     }
@@ -122,10 +127,7 @@ public struct SQLDoctorRepository: DoctorRepository {
         guard try !row.decodeNil(column: "dp_user_id") else {
             return Doctor(user: user, profile: .empty(for: user))
         }
-        let languages: [String]? = JSON.parse(try row.optional("dp_supported_languages", as: String.self)).flatMap { json in
-            if case .array(let items) = json { return items.compactMap { if case .string(let s) = $0 { s } else { nil } } }
-            return nil
-        }
+        let languages = try row.json("dp_supported_languages")?.strings
         let profile = DoctorProfile(
             userId: user.id,
             specialisation: try row.value("dp_specialisation"),
