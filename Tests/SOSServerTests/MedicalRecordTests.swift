@@ -190,3 +190,30 @@ struct MedicalRecordTests {
         }
     }
 }
+
+@Suite("Multipart bodies from untrusted clients")
+struct MultipartTests {
+    @Test("Malformed multipart bodies are 400, never a crash (MultipartKit 4.7.1 trapped on these)")
+    func malformed() async throws {
+        try await withApp { client, _ in
+            let patient = try await client.makeUser(role: "patient")
+            let boundary = "248afd5325d24732e336bd3d78d82aed"
+            let bodies: [[UInt8]] = [
+                Array("--\(boundary)\r\n¦𧾺lÉ--\(boundary)--\r\n".utf8),
+                Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nno closing delimiter".utf8),
+                Array("no delimiter at all".utf8),
+                Array("--\(boundary)\r\n\u{1}\u{2}: x\r\n\r\nbody\r\n--\(boundary)--\r\n".utf8),
+                Array("--\(boundary)--\r\n".utf8),
+            ]
+            for body in bodies {
+                let response = try await client.executeRequest(
+                    uri: "/api/v1/upload/profile-picture", method: .post,
+                    headers: [.authorization: "Bearer \(patient.token)", .contentType: "multipart/form-data; boundary=\(boundary)"],
+                    body: ByteBuffer(bytes: body)
+                )
+                expectError(response, .badRequest)
+            }
+            #expect(try await client.request(.get, "/health").status == .ok, "the server is still up")
+        }
+    }
+}
