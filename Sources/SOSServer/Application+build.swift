@@ -6,7 +6,9 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import HummingbirdWebSocket
 import SOSDomain
+import SOSRealtime
 import SOSStorage
 import ServiceLifecycle
 
@@ -27,6 +29,11 @@ public struct AppServices: Sendable {
     public let calendar: CalendarService
     public let payments: PaymentService
     public let dashboard: DashboardService
+    public let chat: ChatService
+    public let video: VideoService
+    public let hub: Hub
+    /// The PostgreSQL broker when running on PostgreSQL (a service to run); nil with the in-memory broker.
+    let postgresBroker: PostgresBroker?
     public let notificationStore: any NotificationRepository
     let doctorStore: any DoctorRepository
     let availabilityStore: any AvailabilityRepository
@@ -37,7 +44,8 @@ public struct AppServices: Sendable {
     let logger: Logger
 
     /// Opens the database and wires repositories and services (no network, no migrations yet).
-    public static func build(_ configuration: ServerConfiguration, logger: Logger, events: any EventPublisher = NoEventPublisher()) async throws -> AppServices {
+    public static func build(_ configuration: ServerConfiguration, logger: Logger, events extraEvents: any EventPublisher = NoEventPublisher()) async throws -> AppServices {
+        let events = EventRelay([extraEvents])
         try configuration.validate()
         let database: Database
         if let url = configuration.databaseURL {
@@ -54,8 +62,8 @@ public struct AppServices: Sendable {
         let codec = await JWTAccessTokenCodec(secret: jwtSecret, secrets: secrets)
         let hasher = BcryptPasswordHasher(cost: configuration.bcryptCost)
         let cache = PrincipalCache(ttl: configuration.authCacheSeconds)
-        let users = CacheInvalidatingUserRepository(SQLUserRepository(database: database), cache: cache)
-        let tokens = CacheInvalidatingTokenStore(SQLTokenStore(database: database), cache: cache)
+        let users = CacheInvalidatingUserRepository(SQLUserRepository(database: database), cache: cache, events: events)
+        let tokens = CacheInvalidatingTokenStore(SQLTokenStore(database: database), cache: cache, events: events)
         let auth = AuthService(
             users: users, tokens: tokens, hasher: hasher, codec: codec, secrets: secrets,
             limiter: RateLimiter(), cache: cache, settings: configuration.authSettings
@@ -75,6 +83,21 @@ public struct AppServices: Sendable {
         let stripe = configuration.stripeSecretKey.map {
             StripePaymentProvider(secretKey: $0, apiBase: configuration.stripeAPIBase, client: HTTPClient.shared)
         }
+        let chatStore = SQLChatRepository(database: database)
+        let chat = ChatService(chats: chatStore, users: users, relationships: chatStore, events: events)
+        let video = VideoService(
+            videos: SQLVideoRepository(database: database), appointments: appointmentStore, users: users, events: events, secrets: secrets
+        )
+        let postgresBroker = database.kind == .postgres ? PostgresBroker(
+            // step: one channel per schema, so deployments sharing a database never hear each other
+            database: database, channel: String(("sos_hub" + (configuration.databaseSchema.map { "_" + $0 } ?? "")).prefix(63)), logger: logger
+        ) : nil
+        let hub = Hub(
+            configuration: configuration.hub,
+            dependencies: HubDependencies(auth: auth, chat: chat, video: video, relationships: chatStore, render: EventRenderer.render),
+            broker: postgresBroker ?? InMemoryBroker(), logger: logger
+        )
+        events.add(hub)
         return AppServices(
             configuration: configuration,
             database: database,
@@ -98,6 +121,10 @@ public struct AppServices: Sendable {
                 notifications: notifications, notificationStore: notificationStore, events: events, stripe: stripe
             ),
             dashboard: DashboardService(dashboard: SQLDashboardRepository(database: database)),
+            chat: chat,
+            video: video,
+            hub: hub,
+            postgresBroker: postgresBroker,
             notificationStore: notificationStore,
             doctorStore: doctorStore,
             availabilityStore: availabilityStore,
@@ -138,15 +165,20 @@ public func buildApplication(
 ) throws -> Application<RouterResponder<AppRequestContext>> {
     let configuration = services.configuration
     let router = buildRouter(services, extraRoutes: extraRoutes)
+    let webSocketRouter = WebSocketRoutes.router(
+        hub: services.hub, maxMessageBytes: configuration.hub.maxMessageBytes, development: configuration.mode == .development
+    )
     var app = Application(
         router: router,
-        server: try serverBuilder(configuration),
+        server: try serverBuilder(configuration, webSocketRouter: webSocketRouter),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sos-server"),
         services: [
             services.database,
-            MaintenanceService(tokens: services.tokens, logger: services.logger),
+            services.postgresBroker.map { $0 as any Service },
+            services.hub,
+            MaintenanceService(tokens: services.tokens, broker: services.postgresBroker, logger: services.logger),
             ReminderService(notifications: services.notifications, logger: services.logger, interval: configuration.reminderInterval),
-        ],
+        ].compactMap { $0 },
         onServerRunning: onServerRunning,
         logger: services.logger
     )
@@ -156,17 +188,29 @@ public func buildApplication(
     return app
 }
 
-/// HTTP/1.1, wrapped in TLS when `SOS_TLS_CERT` and `SOS_TLS_KEY` are set.
-func serverBuilder(_ configuration: ServerConfiguration) throws -> HTTPServerBuilder {
+/// The process's service group: the application, then the hub's drain, so that on SIGTERM/SIGINT open sockets
+/// close with 1001 (after in-flight commands) before the HTTP server stops.
+public func serviceGroup(_ app: some ApplicationProtocol & Service, _ services: AppServices) -> ServiceGroup {
+    ServiceGroup(configuration: .init(
+        services: [app, services.hub.drainService], gracefulShutdownSignals: [.sigterm, .sigint], logger: services.logger
+    ))
+}
+
+/// HTTP/1.1 with the WebSocket upgrade on the same port, wrapped in TLS when `SOS_TLS_CERT` and `SOS_TLS_KEY` are set.
+func serverBuilder(_ configuration: ServerConfiguration, webSocketRouter: Router<HubRequestContext>) throws -> HTTPServerBuilder {
+    let base = HTTPServerBuilder.http1WebSocketUpgrade(
+        webSocketRouter: webSocketRouter,
+        configuration: .init(http1: .init(), ws: WebSocketRoutes.configuration(maxMessageBytes: configuration.hub.maxMessageBytes))
+    )
     guard let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath else {
-        return .http1()
+        return base
     }
     do {
         let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         tls.applicationProtocols = ["http/1.1"]
-        return try .tls(.http1(), tlsConfiguration: tls)
+        return try .tls(base, tlsConfiguration: tls)
     } catch {
         throw ConfigurationError("Cannot load TLS certificate \(certificatePath) or key \(keyPath): \(error). Both must be PEM files.")
     }
@@ -205,6 +249,15 @@ func buildRouter(_ services: AppServices, extraRoutes: (Router<AppRequestContext
     payments.addPublicRoutes(to: api.group("payments"))
     DashboardController(dashboard: services.dashboard, reportingCurrency: configuration.reportingCurrency)
         .addRoutes(to: authenticated.group("admin/dashboard"))
+    ChatController(chat: services.chat).addRoutes(to: authenticated.group("chat"))
+    VideoController(
+        video: services.video, stun: configuration.stunURLs, turn: configuration.turnURLs, turnSecret: configuration.turnSecret,
+        turnTTL: configuration.turnTTL
+    ).addRoutes(to: authenticated.group("video-consultations"))
+    api.get("ws") { _, _ -> Response in
+        throw APIError(.upgradeRequired, "Upgrade required", "GET /api/v1/ws is a WebSocket endpoint; connect with a WebSocket client (Upgrade: websocket).",
+                       headers: [.upgrade: "websocket"])
+    }
     let calendar = CalendarController(calendar: services.calendar)
     calendar.addRoutes(to: authenticated.group("calendar"))
     calendar.addPublicRoutes(to: api.group("calendar"))

@@ -14,8 +14,11 @@ public enum ServerCommands {
 
     /// Runs the HTTP server until SIGTERM or SIGINT; in-flight requests finish first.
     public static func serve(_ configuration: ServerConfiguration) async throws {
-        let app = try await buildApplication(configuration)
-        try await app.runService()
+        var logger = Logger(label: "sos-server")
+        logger.logLevel = configuration.logLevel
+        let services = try await AppServices.build(configuration, logger: logger)
+        let app = try buildApplication(services)
+        try await serviceGroup(app, services).run()
     }
 
     /// Applies pending migrations and exits.

@@ -131,6 +131,22 @@ public final class Database: Service, Sendable {
         }
     }
 
+    /// Holds a PostgreSQL connection listening on `channel` and hands each notification payload to `consume`
+    /// until it returns or the connection fails. SQLite has no notifications: throws.
+    public func listen(channel: String, consume: @escaping @Sendable (String) async -> Void, onListening: @escaping @Sendable () -> Void) async throws {
+        guard case .postgres(let client) = self.backend else {
+            throw DatabaseSetupError("LISTEN/NOTIFY needs PostgreSQL.")
+        }
+        try await client.withConnection { connection in
+            try await connection.listen(on: channel) { notifications in
+                onListening()
+                for try await notification in notifications {
+                    await consume(notification.payload)
+                }
+            }
+        }
+    }
+
     /// True when a trivial query succeeds (`GET /ready`).
     public func ping() async -> Bool {
         do {

@@ -100,7 +100,7 @@ struct ShutdownTests {
                 return "finished"
             }
         })
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let group = serviceGroup(app, services)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()

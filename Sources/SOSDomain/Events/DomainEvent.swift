@@ -11,13 +11,16 @@ public struct DomainEvent: Sendable, Equatable {
     /// What changed; the edge renders it as the REST API shows it.
     public var subject: EventSubject
     public var occurredAt: Date
+    /// The connection that caused the event, which does not receive it back (a sender's own chat message).
+    public var origin: String?
 
-    public init(type: String, userIds: Set<UUID>, includeAdmins: Bool = true, subject: EventSubject, occurredAt: Date = Date()) {
+    public init(type: String, userIds: Set<UUID>, includeAdmins: Bool = true, subject: EventSubject, occurredAt: Date = Date(), origin: String? = nil) {
         self.type = type
         self.userIds = userIds
         self.includeAdmins = includeAdmins
         self.subject = subject
         self.occurredAt = occurredAt
+        self.origin = origin
     }
 }
 
@@ -29,6 +32,11 @@ public enum EventSubject: Sendable, Equatable {
     case medicalRecord(MedicalRecord)
     case medicalRecordDeleted(id: UUID, patientId: UUID, doctorId: UUID)
     case payment(Payment)
+    case chatMessage(ChatMessage)
+    case chatReceipt(ChatMessage)
+    case video(VideoConsultation)
+    /// Sessions to close: every one of a user's, or the one holding `tokenKey` (logout).
+    case sessionRevoked(userId: UUID, tokenKey: String?)
 }
 
 /// Where services send their events. The hub implements it; tests record.
@@ -55,4 +63,21 @@ public actor RecordingEventPublisher: EventPublisher {
     public func clear() {
         self.events.removeAll()
     }
+}
+
+/// Carries events between server nodes (in memory on one node; PostgreSQL LISTEN/NOTIFY across several).
+///
+/// The hub publishes every domain event to the broker and delivers what the broker hands back, so an event
+/// raised on one node reaches the connections of every node.
+public protocol Broker: Sendable {
+    /// Sends an already-encoded message (at most a few kilobytes) to every node, this one included.
+    func publish(_ message: String) async throws
+    /// Messages from every node, in order per sender, until the broker stops.
+    func messages() async -> AsyncStream<String>
+    /// Returns once messages published from now on reach this node (e.g. PostgreSQL LISTEN is active).
+    func ready() async
+}
+
+extension Broker {
+    public func ready() async {}
 }

@@ -74,14 +74,17 @@ public final class PrincipalCache: @unchecked Sendable {
 }
 
 /// A `UserRepository` that forgets cached callers whenever a user record is written, so role, status and
-/// profile changes apply to the next request on this node.
+/// profile changes apply to the next request on this node; a deleted user's open sessions are revoked
+/// (`session.revoked`, which the hub turns into closed sockets on every node).
 public struct CacheInvalidatingUserRepository: UserRepository {
     let base: any UserRepository
     let cache: PrincipalCache
+    let events: any EventPublisher
 
-    public init(_ base: any UserRepository, cache: PrincipalCache) {
+    public init(_ base: any UserRepository, cache: PrincipalCache, events: any EventPublisher = NoEventPublisher()) {
         self.base = base
         self.cache = cache
+        self.events = events
     }
 
     public func create(_ user: User, passwordHash: String?) async throws { try await self.base.create(user, passwordHash: passwordHash) }
@@ -108,19 +111,24 @@ public struct CacheInvalidatingUserRepository: UserRepository {
     }
 
     public func delete(id: UUID) async throws -> Bool {
-        defer { self.cache.invalidate(user: id) }
-        return try await self.base.delete(id: id)
+        let deleted = try await self.base.delete(id: id)
+        self.cache.invalidate(user: id)
+        if deleted { await self.events.publish(.revoked(user: id, tokenKey: nil)) }
+        return deleted
     }
 }
 
-/// A `TokenStore` that forgets cached callers whenever tokens are revoked.
+/// A `TokenStore` that forgets cached callers whenever tokens are revoked, and announces the revocation
+/// (`session.revoked`) so open WebSocket sessions holding those tokens close.
 public struct CacheInvalidatingTokenStore: TokenStore {
     let base: any TokenStore
     let cache: PrincipalCache
+    let events: any EventPublisher
 
-    public init(_ base: any TokenStore, cache: PrincipalCache) {
+    public init(_ base: any TokenStore, cache: PrincipalCache, events: any EventPublisher = NoEventPublisher()) {
         self.base = base
         self.cache = cache
+        self.events = events
     }
 
     public func insert(_ record: RefreshTokenRecord) async throws { try await self.base.insert(record) }
@@ -129,13 +137,17 @@ public struct CacheInvalidatingTokenStore: TokenStore {
         tokenHash: String, now: Date, replacement: @Sendable (_ userId: UUID, _ familyId: UUID) async throws -> RefreshTokenRecord
     ) async throws -> RefreshRotation {
         let outcome = try await self.base.rotate(tokenHash: tokenHash, now: now, replacement: replacement)
-        if case .reused(let userId) = outcome { self.cache.invalidate(user: userId) }
+        if case .reused(let userId) = outcome {
+            self.cache.invalidate(user: userId)
+            await self.events.publish(.revoked(user: userId, tokenKey: nil))
+        }
         return outcome
     }
 
     public func revokeAccessToken(key: String, userId: UUID, expiresAt: Date, now: Date) async throws {
         try await self.base.revokeAccessToken(key: key, userId: userId, expiresAt: expiresAt, now: now)
         self.cache.invalidate(tokenKey: key)
+        await self.events.publish(.revoked(user: userId, tokenKey: key))
     }
 
     public func revokeFamilies(ofAccessToken key: String, now: Date) async throws {
@@ -151,7 +163,15 @@ public struct CacheInvalidatingTokenStore: TokenStore {
     public func revokeAll(userId: UUID, now: Date) async throws {
         try await self.base.revokeAll(userId: userId, now: now)
         self.cache.invalidate(user: userId)
+        await self.events.publish(.revoked(user: userId, tokenKey: nil))
     }
 
     public func purgeExpired(now: Date) async throws { try await self.base.purgeExpired(now: now) }
+}
+
+extension DomainEvent {
+    /// Sessions to close: every one of `user`'s, or only the one holding `tokenKey`.
+    public static func revoked(user: UUID, tokenKey: String?) -> DomainEvent {
+        DomainEvent(type: "session.revoked", userIds: [user], includeAdmins: false, subject: .sessionRevoked(userId: user, tokenKey: tokenKey))
+    }
 }

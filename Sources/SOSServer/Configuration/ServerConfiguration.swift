@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SOSDomain
+import SOSRealtime
 
 /// Everything the server reads from its environment (and the same settings given as CLI flags).
 public struct ServerConfiguration: Sendable {
@@ -52,6 +53,16 @@ public struct ServerConfiguration: Sendable {
     /// `SOS_AUTH_CACHE_SECONDS`: how long an authenticated token is remembered (0 disables). Changes made on
     /// this node apply at once; changes made on another node within this time.
     public var authCacheSeconds: TimeInterval = 2
+    /// WebSocket hub limits and timings.
+    public var hub = HubConfiguration()
+    /// `SOS_STUN_URLS`: STUN servers offered to WebRTC clients (comma separated).
+    public var stunURLs: [String] = ["stun:stun.l.google.com:19302"]
+    /// `SOS_TURN_URLS`: TURN servers (comma separated); credentials need `SOS_TURN_SECRET`.
+    public var turnURLs: [String] = []
+    /// `SOS_TURN_SECRET`: the TURN server's shared secret (TURN REST API, e.g. coturn `static-auth-secret`).
+    public var turnSecret: String?
+    /// `SOS_TURN_TTL`: seconds a TURN credential stays valid.
+    public var turnTTL: TimeInterval = 3600
     /// How often the reminder job looks for due reminders (`SOS_REMINDER_INTERVAL`, seconds).
     public var reminderInterval: Duration = .seconds(30)
 
@@ -116,6 +127,16 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_DB_MAX_CONNECTIONS", range: 1...500) { self.databaseMaxConnections = value }
         if let value = try int("SOS_REMINDER_INTERVAL", range: 1...3600) { self.reminderInterval = .seconds(value) }
         if let value = try int("SOS_AUTH_CACHE_SECONDS", range: 0...60) { self.authCacheSeconds = TimeInterval(value) }
+        if let urls = values["SOS_STUN_URLS"] { self.stunURLs = Self.list(urls) }
+        if let urls = values["SOS_TURN_URLS"] { self.turnURLs = Self.list(urls) }
+        if let secret = string("SOS_TURN_SECRET") { self.turnSecret = secret }
+        if let ttl = try int("SOS_TURN_TTL", range: 60...86_400) { self.turnTTL = TimeInterval(ttl) }
+        if let bytes = try int("SOS_WS_MAX_MESSAGE_BYTES", range: 1024...(16 << 20)) { self.hub.maxMessageBytes = bytes }
+        if let capacity = try int("SOS_WS_QUEUE", range: 8...100_000) { self.hub.outboundQueueCapacity = capacity }
+        if let rate = try int("SOS_WS_RATE_PER_SECOND", range: 1...100_000) {
+            self.hub.ratePerSecond = rate
+            self.hub.rateBurst = rate * 2
+        }
         if let key = string("STRIPE_SECRET_KEY") { self.stripeSecretKey = key }
         if let secret = string("STRIPE_WEBHOOK_SECRET") { self.stripeWebhookSecret = secret }
         if let base = string("STRIPE_API_BASE") {
@@ -162,6 +183,10 @@ public struct ServerConfiguration: Sendable {
             registerPerAddress: RateLimit(count: self.registrationsPerHour, per: 3600),
             registerPerAccount: RateLimit(count: 5, per: 3600)
         )
+    }
+
+    static func list(_ raw: String) -> [String] {
+        raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     static func bool(_ raw: String) -> Bool? {

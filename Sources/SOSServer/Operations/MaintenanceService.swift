@@ -1,11 +1,13 @@
 import Foundation
 import Logging
 import SOSDomain
+import SOSStorage
 import ServiceLifecycle
 
-/// Periodic housekeeping: drops expired refresh tokens and revocations once an hour.
+/// Periodic housekeeping: drops expired refresh tokens and revocations, and old broker overflow rows, once an hour.
 struct MaintenanceService: Service {
     let tokens: any TokenStore
+    let broker: PostgresBroker?
     let logger: Logger
     var interval: Duration = .seconds(3600)
 
@@ -18,6 +20,7 @@ struct MaintenanceService: Service {
             }
             do {
                 try await self.tokens.purgeExpired(now: Date())
+                try await self.broker?.purge()
             } catch {
                 self.logger.warning("Token purge failed", metadata: ["error": "\(String(reflecting: error))"])
             }

@@ -30,6 +30,7 @@ extension Migration {
         .m001Accounts,
         .m002Clinical,
         .m003Payments,
+        .m004Realtime,
     ]
 }
 

@@ -1,0 +1,57 @@
+import Foundation
+
+/// What travels through the broker: a one-line JSON header, a newline, then the event data exactly as rendered
+/// on the publishing node (so no node re-encodes it).
+struct Envelope: Codable {
+    enum Kind: String, Codable {
+        case event
+        case revoke
+        case presence
+        case heartbeat
+        /// A node that just started asks the others for their users' presence.
+        case sync
+        /// An answer to `sync`: `users` with their `statuses` on the sending node.
+        case snapshot
+    }
+
+    var kind: Kind
+    var node: String
+    var type: String?
+    var users: [UUID]?
+    var admins: Bool?
+    var origin: String?
+    var ephemeral: Bool?
+    var tokenKey: String?
+    var status: PresenceStatus?
+    var statuses: [PresenceStatus]?
+    var at: Date?
+
+    init(kind: Kind, node: String, type: String? = nil, users: [UUID]? = nil, admins: Bool? = nil, origin: String? = nil, ephemeral: Bool? = nil,
+         tokenKey: String? = nil, status: PresenceStatus? = nil, statuses: [PresenceStatus]? = nil, at: Date? = nil) {
+        self.kind = kind
+        self.node = node
+        self.type = type
+        self.users = users
+        self.admins = admins
+        self.origin = origin
+        self.ephemeral = ephemeral
+        self.tokenKey = tokenKey
+        self.status = status
+        self.statuses = statuses
+        self.at = at
+    }
+
+    static let encoder = JSONEncoder()
+    static let decoder = JSONDecoder()
+
+    func encoded(data: String?) -> String {
+        let header = (try? String(decoding: Self.encoder.encode(self), as: UTF8.self)) ?? "{}"
+        return data.map { header + "\n" + $0 } ?? header
+    }
+
+    static func decode(_ message: String) -> (Envelope, String?)? {
+        let parts = message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let header = parts.first, let envelope = try? Self.decoder.decode(Envelope.self, from: Data(header.utf8)) else { return nil }
+        return (envelope, parts.count > 1 ? String(parts[1]) : nil)
+    }
+}
