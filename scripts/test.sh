@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: swift test on SQLite, swift test on a throwaway PostgreSQL, and Schemathesis
-# against a live server with protocol/openapi.yaml. Installs what is missing on a fresh Debian
-# machine (PostgreSQL, openssl, Python venv), and stops everything it started.
+# Runs every test: swift test on SQLite, swift test on a throwaway PostgreSQL, Schemathesis against a
+# live server with protocol/openapi.yaml, and the Autobahn WebSocket cases (fast subset, kosoku).
+# Installs what is missing on a fresh Debian machine (PostgreSQL, openssl, Python venv), and stops everything it started.
 #
 #   scripts/test.sh            # everything
 #   SKIP_POSTGRES=1 scripts/test.sh   SKIP_SCHEMATHESIS=1 scripts/test.sh   (for quick local runs)
@@ -30,6 +30,10 @@ if [ "${SKIP_SCHEMATHESIS:-0}" != "1" ]; then
   step "Schemathesis against a live server (SQLite)"
   ensure_venv
   run_schemathesis ""
+  step "Autobahn|Testsuite fast subset (kosoku) against the hub's WebSocket configuration"
+  SERVER_ENV=(SOS_WS_MAX_MESSAGE_BYTES=16777216)
+  start_server ""
+  run_autobahn "$(mktemp -d /tmp/sos-autobahn.XXXXXX)/fast" -i '1.*' -i '2.*' -i '3.*' -i '4.*' -i '5.*' -i '6.*' -i '7.*' -i '10.*' -i '12.1.*' -i '13.1.*'
   if [ "${SKIP_POSTGRES:-0}" != "1" ]; then
     step "Schemathesis against a live server (PostgreSQL)"
     run_schemathesis "$PG_URL"

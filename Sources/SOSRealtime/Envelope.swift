@@ -1,7 +1,8 @@
 import Foundation
 
-/// What travels through the broker: a one-line JSON header, a newline, then the event data exactly as rendered
-/// on the publishing node (so no node re-encodes it).
+/// What travels through the broker: a line `<kind> <node>` (so a node skips its own events without parsing
+/// JSON), a one-line JSON header, a newline, then the event data exactly as rendered on the publishing node (so no
+/// node re-encodes it).
 struct Envelope: Codable {
     enum Kind: String, Codable {
         case event
@@ -46,12 +47,21 @@ struct Envelope: Codable {
 
     func encoded(data: String?) -> String {
         let header = (try? String(decoding: Self.encoder.encode(self), as: UTF8.self)) ?? "{}"
-        return data.map { header + "\n" + $0 } ?? header
+        let message = self.kind.rawValue + " " + self.node + "\n" + header
+        return data.map { message + "\n" + $0 } ?? message
+    }
+
+    /// The kind and node of an encoded envelope, read from its first line.
+    static func peek(_ message: String) -> (kind: Substring, node: Substring)? {
+        guard let lineEnd = message.firstIndex(of: "\n") else { return nil }
+        let line = message[..<lineEnd]
+        guard let space = line.firstIndex(of: " ") else { return nil }
+        return (line[..<space], line[line.index(after: space)...])
     }
 
     static func decode(_ message: String) -> (Envelope, String?)? {
-        let parts = message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let header = parts.first, let envelope = try? Self.decoder.decode(Envelope.self, from: Data(header.utf8)) else { return nil }
-        return (envelope, parts.count > 1 ? String(parts[1]) : nil)
+        let parts = message.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, let envelope = try? Self.decoder.decode(Envelope.self, from: Data(parts[1].utf8)) else { return nil }
+        return (envelope, parts.count > 2 ? String(parts[2]) : nil)
     }
 }

@@ -8,7 +8,16 @@ final class EventLog: @unchecked Sendable {
     // @unchecked: `logs` is only touched while holding `lock`.
     private struct UserLog {
         var lastSeq = 0
+        /// The newest events; trimmed to `perUser` once it holds twice that many (amortised, mutated in place).
         var entries: [(seq: Int, frame: String, at: Date)] = []
+
+        mutating func record(type: String, renderedData: String, now: Date, perUser: Int) -> String {
+            self.lastSeq += 1
+            let frame = Frames.event(type: type, seq: self.lastSeq, renderedData: renderedData)
+            self.entries.append((self.lastSeq, frame, now))
+            if self.entries.count >= 2 * perUser { self.entries.removeFirst(self.entries.count - perUser) }
+            return frame
+        }
     }
 
     private let lock = NSLock()
@@ -27,13 +36,7 @@ final class EventLog: @unchecked Sendable {
     func append(user: UUID, type: String, renderedData: String, now: Date = Date()) -> String {
         self.lock.lock()
         defer { self.lock.unlock() }
-        var log = self.logs[user] ?? UserLog()
-        log.lastSeq += 1
-        let frame = Frames.event(type: type, seq: log.lastSeq, renderedData: renderedData)
-        log.entries.append((log.lastSeq, frame, now))
-        if log.entries.count > self.perUser { log.entries.removeFirst(log.entries.count - self.perUser) }
-        self.logs[user] = log
-        return frame
+        return self.logs[user, default: UserLog()].record(type: type, renderedData: renderedData, now: now, perUser: self.perUser)
     }
 
     func lastSeq(of user: UUID) -> Int {
@@ -56,7 +59,7 @@ final class EventLog: @unchecked Sendable {
         guard let log = self.logs[user] else { return seq == 0 ? [] : nil }
         guard seq <= log.lastSeq else { return nil }
         if seq == log.lastSeq { return [] }
-        let kept = log.entries.filter { now.timeIntervalSince($0.at) <= self.retention }
+        let kept = log.entries.filter { now.timeIntervalSince($0.at) <= self.retention && $0.seq > log.lastSeq - self.perUser }
         guard let first = kept.first, first.seq <= seq + 1 else { return nil }
         return kept.filter { $0.seq > seq }.map(\.frame)
     }

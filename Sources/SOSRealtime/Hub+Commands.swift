@@ -5,7 +5,7 @@ extension Hub {
     /// Handles one text message from a client. Malformed input gets an `error` frame; the connection stays open.
     public func receive(_ text: String, from session: ClientSession) async {
         guard !session.isClosed else { return }
-        guard let frame = try? Frames.decoder.decode(ClientFrame.self, from: Data(text.utf8)) else {
+        guard let frame = ClientFrame.parse(text) else {
             await self.reply(session, Frames.error(id: nil, code: "bad_request", message: "Frames must be JSON objects like {\"type\": \"ping\", \"id\": \"1\"}."))
             return
         }
@@ -53,8 +53,8 @@ extension Hub {
         }
         do {
             let principal = try await self.dependencies.auth.authenticate(bearer: token)
-            await self.register(session, principal)
             await self.reply(session, Frames.ack(id: frame.id, data: self.sessionInfo(principal)))
+            await self.register(session, principal)
         } catch {
             await self.close(session, code: HubCloseCode.unauthorized, reason: HubError(error).message)
         }
@@ -154,8 +154,4 @@ extension Hub {
             return id
         }
     }
-}
-
-extension Frames {
-    static let decoder = JSONDecoder()
 }

@@ -53,6 +53,7 @@ public final class Hub: Service, EventPublisher, @unchecked Sendable {
     let log: EventLog
     let presence: PresenceTracker
     private let lock = NSLock()
+    private let deliveryLock = NSLock()
     private var pending: [String: (session: ClientSession, openedAt: Date)] = [:]
     private var relationCache: [UUID: (users: Set<UUID>, at: Date)] = [:]
     private var inFlight = 0
@@ -162,7 +163,15 @@ public final class Hub: Service, EventPublisher, @unchecked Sendable {
         await self.send(Envelope(kind: .event, node: self.nodeId, type: type, users: users, admins: false, ephemeral: true), data: Frames.text(data))
     }
 
+    /// Events are delivered to this node's sockets at once and sent to the other nodes through the broker;
+    /// presence, revocations and node messages all go through the broker (this node included), in order.
     func send(_ envelope: Envelope, data: String?) async {
+        if envelope.kind == .event {
+            // step: stored already; other nodes get it in order without this caller waiting for the NOTIFY
+            self.deliver(envelope, data: data ?? "null")
+            if self.broker.reachesOtherNodes { self.broker.post(envelope.encoded(data: data)) }
+            return
+        }
         do {
             try await self.broker.publish(envelope.encoded(data: data))
         } catch {
@@ -173,12 +182,15 @@ public final class Hub: Service, EventPublisher, @unchecked Sendable {
     // MARK: - Delivery
 
     func handleBroker(_ message: String) async {
+        // step: this node delivered its own events when they were sent
+        if let (kind, node) = Envelope.peek(message), kind == Envelope.Kind.event.rawValue, node == self.nodeId { return }
         guard let (envelope, data) = Envelope.decode(message) else {
             self.logger.warning("Dropped a malformed broker message")
             return
         }
         switch envelope.kind {
         case .event:
+            guard envelope.node != self.nodeId else { return }
             self.deliver(envelope, data: data ?? "null")
         case .revoke:
             for user in envelope.users ?? [] {
@@ -219,7 +231,12 @@ public final class Hub: Service, EventPublisher, @unchecked Sendable {
     }
 
     /// Hands an event to each local connection allowed to see it; a full queue closes that connection with 4008.
+    /// Runs under `deliveryLock`, so each user's sockets get events in `seq` order.
     func deliver(_ envelope: Envelope, data: String) {
+        self.deliveryLock.withLock { self.deliverLocked(envelope, data: data) }
+    }
+
+    private func deliverLocked(_ envelope: Envelope, data: String) {
         guard let type = envelope.type else { return }
         if type.hasPrefix("appointment."), let users = envelope.users {
             // step: a booking or cancellation changes who may see whose presence
@@ -275,8 +292,9 @@ public final class Hub: Service, EventPublisher, @unchecked Sendable {
         }
         do {
             let principal = try await self.dependencies.auth.authenticate(bearer: bearer)
-            await self.register(session, principal)
+            // step: `ready` is the first frame; events start once the session is registered
             await self.reply(session, Frames.event(type: "ready", seq: nil, renderedData: Frames.text(self.sessionInfo(principal))))
+            await self.register(session, principal)
         } catch {
             await self.close(session, code: HubCloseCode.unauthorized, reason: HubError(error).message)
         }

@@ -9,6 +9,13 @@ public final class InMemoryBroker: Broker, @unchecked Sendable {
 
     public init() {}
 
+    public var reachesOtherNodes: Bool { false }
+
+    public func post(_ message: String) {
+        let targets = self.lock.withLock { Array(self.continuations.values) }
+        for continuation in targets { continuation.yield(message) }
+    }
+
     public func publish(_ message: String) async throws {
         let targets = self.lock.withLock { Array(self.continuations.values) }
         for continuation in targets { continuation.yield(message) }

@@ -4,8 +4,8 @@ import SOSDomain
 import SQLKit
 import ServiceLifecycle
 
-/// The multi-node broker: PostgreSQL LISTEN/NOTIFY on one channel. Payloads over NOTIFY's limit go through the
-/// `broker_messages` table and travel as a reference. Run it as a `Service` (it holds one pooled connection
+/// The multi-node broker: PostgreSQL LISTEN/NOTIFY on one channel. Messages published together share one NOTIFY;
+/// payloads over NOTIFY's limit go through the `broker_messages` table and travel as a reference. Run it as a `Service` (it holds one pooled connection
 /// listening, and reconnects after a failure).
 public final class PostgresBroker: Broker, Service, @unchecked Sendable {
     // @unchecked: `subscribers`, `listening`, `waiters` are only touched while holding `lock`.
@@ -16,9 +16,12 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
     private var subscribers: [UUID: AsyncStream<String>.Continuation] = [:]
     private var listening = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var outbox: [(String, CheckedContinuation<Void, any Error>?)] = []
+    private var flushing = false
 
     static let notifyLimit = 7_500
     static let referencePrefix = "ref:"
+    static let separator = "\u{1E}"
 
     public init(database: Database, channel: String = "sos_hub", logger: Logger) {
         self.database = database
@@ -26,17 +29,70 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
         self.logger = logger
     }
 
+    /// Publishes a message and waits until PostgreSQL has taken it. Messages published while a NOTIFY is in flight
+    /// are coalesced into the next one (up to NOTIFY's size limit, separated by U+001E, which JSON text never
+    /// contains unescaped); a message larger than the limit travels through `broker_messages` as a reference.
     public func publish(_ message: String) async throws {
-        var payload = message
-        if message.utf8.count > Self.notifyLimit {
-            let id = UUID()
-            try await self.database.write { sql in
-                try await sql.raw("INSERT INTO broker_messages (id, payload, created_at) VALUES (\(bind: id), \(bind: message), \(bind: Date()))").run()
-            }
-            payload = Self.referencePrefix + id.uuidString
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            self.enqueue(message, continuation)
         }
-        try await self.database.write { [channel = self.channel, payload] sql in
-            try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: payload))").run()
+    }
+
+    /// Publishes without waiting, in order with every other message of this node; failures are logged.
+    public func post(_ message: String) {
+        self.enqueue(message, nil)
+    }
+
+    private func enqueue(_ message: String, _ continuation: CheckedContinuation<Void, any Error>?) {
+        let startFlushing = self.lock.withLock {
+            self.outbox.append((message, continuation))
+            guard !self.flushing else { return false }
+            self.flushing = true
+            return true
+        }
+        if startFlushing { Task { await self.flush() } }
+    }
+
+    private func flush() async {
+        while true {
+            let batch: [(String, CheckedContinuation<Void, any Error>?)] = self.lock.withLock {
+                var size = 0
+                var count = 0
+                for (message, _) in self.outbox {
+                    let bytes = message.utf8.count
+                    let length = bytes > Self.notifyLimit ? Self.referencePrefix.count + 36 : bytes
+                    let next = size + length + (count > 0 ? 1 : 0)
+                    if count > 0 && next > Self.notifyLimit { break }
+                    size = next
+                    count += 1
+                }
+                if count == 0 { self.flushing = false }
+                defer { self.outbox.removeFirst(count) }
+                return Array(self.outbox.prefix(count))
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                var payloads: [String] = []
+                for (message, _) in batch {
+                    guard message.utf8.count > Self.notifyLimit else {
+                        payloads.append(message)
+                        continue
+                    }
+                    let id = UUID()
+                    try await self.database.write { sql in
+                        try await sql.raw("INSERT INTO broker_messages (id, payload, created_at) VALUES (\(bind: id), \(bind: message), \(bind: Date()))").run()
+                    }
+                    payloads.append(Self.referencePrefix + id.uuidString)
+                }
+                let joined = payloads.joined(separator: Self.separator)
+                try await self.database.write { [channel = self.channel] sql in
+                    try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: joined))").run()
+                }
+                for (_, continuation) in batch { continuation?.resume() }
+            } catch {
+                self.logger.error("Broker publish failed", metadata: ["messages": "\(batch.count)", "error": "\(String(reflecting: error))"])
+                for (_, continuation) in batch { continuation?.resume(throwing: error) }
+            }
         }
     }
 
@@ -93,16 +149,18 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
         }
     }
 
-    private func receive(_ payload: String) async {
-        var message = payload
-        if payload.hasPrefix(Self.referencePrefix), let id = UUID(uuidString: String(payload.dropFirst(Self.referencePrefix.count))) {
-            guard let stored = try? await self.database.read({ sql in
-                try await sql.raw("SELECT payload FROM broker_messages WHERE id = \(bind: id)").first()?.value("payload", as: String.self)
-            }) else { return }
-            message = stored
+    private func receive(_ notification: String) async {
+        for part in notification.split(separator: Self.separator, omittingEmptySubsequences: true) {
+            var message = String(part)
+            if part.hasPrefix(Self.referencePrefix), let id = UUID(uuidString: String(part.dropFirst(Self.referencePrefix.count))) {
+                guard let stored = try? await self.database.read({ sql in
+                    try await sql.raw("SELECT payload FROM broker_messages WHERE id = \(bind: id)").first()?.value("payload", as: String.self)
+                }) else { continue }
+                message = stored
+            }
+            let targets = self.lock.withLock { Array(self.subscribers.values) }
+            for target in targets { target.yield(message) }
         }
-        let targets = self.lock.withLock { Array(self.subscribers.values) }
-        for target in targets { target.yield(message) }
     }
 
     /// Drops overflow payloads older than an hour.

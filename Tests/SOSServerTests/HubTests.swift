@@ -287,6 +287,34 @@ struct HubChatTests {
         }
     }
 
+    @Test("Concurrent sends are all stored once; retries of one client_msg_id inside the same write batch store one message")
+    func concurrentSends() async throws {
+        try await withHub { client, port, _ in
+            let (clinic, _) = try await clinicWithAppointment(client)
+            let ids = try await withThrowingTaskGroup(of: (String, Int, String).self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        let key = index < 10 ? "same-key" : "key-\(index)"
+                        let response = try await client.request(.post, "/api/v1/chat/messages", token: clinic.patient.token, json: [
+                            "recipient_id": clinic.doctor.id, "content": "message \(index)", "client_msg_id": key,
+                        ])
+                        return (key, Int(response.status.code), response.json["message"]?["id"]?.string ?? "")
+                    }
+                }
+                var results: [(String, Int, String)] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+            let same = ids.filter { $0.0 == "same-key" }
+            #expect(Set(same.map(\.2)).count == 1, "every retry of one key answers the same stored message")
+            #expect(same.filter { $0.1 == 201 }.count == 1 && same.filter { $0.1 == 200 }.count == 9)
+            #expect(ids.filter { $0.0 != "same-key" }.allSatisfy { $0.1 == 201 })
+            let history = try await client.request(.get, "/api/v1/chat/conversations/\(clinic.doctor.id)/messages?limit=100", token: clinic.patient.token)
+            #expect(history.json["messages"]?.array?.count == 31)
+            _ = port
+        }
+    }
+
     @Test("Who may chat with whom: no appointment, patient to patient and to strangers are refused without saying why")
     func rules() async throws {
         try await withHub { client, port, _ in
@@ -748,6 +776,15 @@ struct HubClusterTests {
                 #expect(received["data"] == sent["message"])
                 _ = try await doctor.ack("chat.send", ["to": clinic.patient.id, "content": "Hello from node B"])
                 #expect(try await patient.next("chat.message")["data"]?["content"]?.string == "Hello from node B")
+                // a message bigger than NOTIFY's 8000-byte limit travels by reference
+                let long = String(repeating: "é", count: 3_900)
+                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": long])
+                #expect(try await doctor.next("chat.message")["data"]?["content"]?.string == long)
+                // a burst crosses in order (several messages share one NOTIFY)
+                for index in 0..<30 { patient.send("chat.send", ["to": clinic.doctor.id, "content": "burst \(index)"]) }
+                var burst: [String] = []
+                for _ in 0..<30 { burst.append(try await doctor.next("chat.message")["data"]?["content"]?.string ?? "") }
+                #expect(burst == (0..<30).map { "burst \($0)" })
                 let receipt = try await doctor.ack("chat.read", ["message_ids": [try #require(sent["message"]?["id"]?.string)]])
                 #expect(receipt["updated"]?.int == 1)
                 #expect(try await patient.next("chat.receipt")["data"]?["status"]?.string == "read")

@@ -40,7 +40,7 @@ ensure_packages() {
 ensure_venv() {
   VENV="$ROOT/.venv"
   if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
-  if ! "$VENV/bin/python" -c 'import schemathesis, selenium, websockets' 2>/dev/null; then
+  if ! "$VENV/bin/python" -c 'import schemathesis, selenium, websockets, kosoku' 2>/dev/null; then
     "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/Tests/e2e/requirements.txt"
   fi
 }
@@ -81,7 +81,7 @@ start_server() {
   env SOS_PORT="$port" SOS_DATA_DIR="$data" SOS_ENV=development DATABASE_URL="$1" SOS_DB_SCHEMA="$schema" \
     SOS_BCRYPT_COST=4 SOS_LOGIN_ATTEMPTS_PER_MINUTE=100000 SOS_LOGIN_FAILURES_PER_ACCOUNT=100000 \
     SOS_REGISTRATIONS_PER_HOUR=100000 LOG_LEVEL=warning "${SERVER_ENV[@]}" \
-    "$ROOT/.build/debug/sos-server" serve > "$data/server.log" 2>&1 &
+    "${SERVER_BIN:-$ROOT/.build/debug/sos-server}" serve > "$data/server.log" 2>&1 &
   local pid=$!
   CLEANUP+=("kill $pid; wait $pid; rm -rf $data")
   SERVER_URL="http://127.0.0.1:$port"
@@ -115,4 +115,25 @@ run_schemathesis() {
   if grep -q "Unhandled error" "$SERVER_DATA/server.log"; then
     grep "Unhandled error" "$SERVER_DATA/server.log" | head; echo "the server logged unhandled errors" >&2; return 1
   fi
+}
+
+# Runs Autobahn|Testsuite cases with kosoku against the development echo route, which has exactly the hub's
+# WebSocket configuration (permessage-deflate settings, UTF-8 validation, frame limits) with the message limit
+# raised to 16 MiB, since section 9 echoes messages of up to 16 MiB. Fails on any FAILED or ERROR case.
+# $1: report directory; the rest: kosoku -i/-x arguments. Needs a server from start_server (SERVER_URL).
+run_autobahn() {
+  local out=$1
+  shift
+  rm -rf "$out"
+  (cd "$(dirname "$out")" && "$VENV/bin/kosoku" -m fuzzingclient "${SERVER_URL/http/ws}/api/v1/dev/ws-echo" "$@" -p 2 -o "$out") | tail -3 || true
+  python3 - "$out/index.json" <<'PY'
+import collections, json, sys
+cases = next(iter(json.load(open(sys.argv[1])).values()))
+counts = collections.Counter(v["behavior"] for v in cases.values())
+bad = sorted(k for k, v in cases.items() if v["behavior"] in ("FAILED", "ERROR") or v.get("behaviorClose") in ("FAILED", "ERROR"))
+print(f"Autobahn: {len(cases)} cases: " + ", ".join(f"{n} {b}" for b, n in sorted(counts.items())))
+if bad:
+    print("FAILED cases: " + " ".join(bad))
+    sys.exit(1)
+PY
 }

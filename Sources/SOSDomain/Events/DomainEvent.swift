@@ -76,8 +76,13 @@ public protocol Broker: Sendable {
     func messages() async -> AsyncStream<String>
     /// Returns once messages published from now on reach this node (e.g. PostgreSQL LISTEN is active).
     func ready() async
+    /// Whether messages reach other processes (false for the in-process broker).
+    var reachesOtherNodes: Bool { get }
+    /// Publishes without waiting, in order with the node's other messages (errors are logged by the broker).
+    func post(_ message: String)
 }
 
 extension Broker {
     public func ready() async {}
+    public var reachesOtherNodes: Bool { true }
 }

@@ -13,6 +13,9 @@ public struct ChatService: Sendable {
     let relationships: any RelationshipRepository
     let events: any EventPublisher
     let now: @Sendable () -> Date
+    /// Pairs recently found allowed to chat (positive answers only, so a new appointment takes effect at once;
+    /// a cancelled one stops a pair's chat within `allowedPairs.lifetime`).
+    let allowedPairs = PairCache(lifetime: 30)
 
     public static let maxLength = 4000
 
@@ -49,11 +52,15 @@ public struct ChatService: Sendable {
         if let key = clientMessageId, key.isEmpty || key.count > 100 {
             throw DomainError.invalid("'client_msg_id' must be 1 to 100 characters.")
         }
-        guard let recipient = try await self.users.find(id: recipientId), try await self.mayChat(principal.user, recipient) else {
-            throw DomainError.notFound("No one with id \(recipientId.uuidString.lowercased()) you can chat with (patients chat with doctors they have an appointment with).")
+        let now = self.now()
+        if !self.allowedPairs.contains(principal.id, recipientId, now: now) {
+            guard let recipient = try await self.users.find(id: recipientId), try await self.mayChat(principal.user, recipient) else {
+                throw DomainError.notFound("No one with id \(recipientId.uuidString.lowercased()) you can chat with (patients chat with doctors they have an appointment with).")
+            }
+            self.allowedPairs.insert(principal.id, recipientId, now: now)
         }
         let (stored, created) = try await self.chats.insert(ChatMessage(
-            senderId: principal.id, recipientId: recipient.id, content: text, clientMessageId: clientMessageId, createdAt: self.now()
+            senderId: principal.id, recipientId: recipientId, content: text, clientMessageId: clientMessageId, createdAt: now
         ))
         if created {
             await self.events.publish(DomainEvent(
@@ -98,7 +105,42 @@ public struct ChatService: Sendable {
 
     /// Whether a typing indicator may be relayed (same rule as sending).
     public func mayType(_ principal: Principal, to recipientId: UUID) async throws -> Bool {
-        guard let recipient = try await self.users.find(id: recipientId) else { return false }
-        return try await self.mayChat(principal.user, recipient)
+        let now = self.now()
+        if self.allowedPairs.contains(principal.id, recipientId, now: now) { return true }
+        guard let recipient = try await self.users.find(id: recipientId), try await self.mayChat(principal.user, recipient) else { return false }
+        self.allowedPairs.insert(principal.id, recipientId, now: now)
+        return true
+    }
+}
+
+/// A bounded set of (sender, recipient) pairs that expire after `lifetime` seconds.
+final class PairCache: @unchecked Sendable {
+    // @unchecked: `entries` is only touched while holding `lock`.
+    private struct Pair: Hashable {
+        let a: UUID
+        let b: UUID
+    }
+
+    private let lock = NSLock()
+    private var entries: [Pair: Date] = [:]
+    let lifetime: TimeInterval
+    let capacity = 200_000
+
+    init(lifetime: TimeInterval) {
+        self.lifetime = lifetime
+    }
+
+    func contains(_ a: UUID, _ b: UUID, now: Date) -> Bool {
+        self.lock.withLock {
+            guard let at = self.entries[Pair(a: a, b: b)] else { return false }
+            return now.timeIntervalSince(at) < self.lifetime
+        }
+    }
+
+    func insert(_ a: UUID, _ b: UUID, now: Date) {
+        self.lock.withLock {
+            if self.entries.count >= self.capacity { self.entries.removeAll(keepingCapacity: true) }
+            self.entries[Pair(a: a, b: b)] = now
+        }
     }
 }

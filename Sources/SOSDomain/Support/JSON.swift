@@ -66,7 +66,7 @@ public enum JSON: Codable, Sendable, Equatable, Hashable {
     }
 
     /// Converts a `JSONSerialization` result.
-    init(any value: Any) {
+    public init(any value: Any) {
         switch value {
         case let text as String: self = .string(text)
         case let number as NSNumber:
@@ -118,3 +118,32 @@ public enum FieldUpdate<Value: Sendable>: Sendable {
 }
 
 extension FieldUpdate: Equatable where Value: Equatable {}
+
+/// Writes JSON string literals without `JSONEncoder` (the hub builds every frame with it).
+public enum JSONText {
+    /// `"…"` with `"`, `\` and control characters escaped (RFC 8259 §7).
+    public static func quoted(_ text: String) -> String {
+        var needsEscaping = false
+        for byte in text.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            needsEscaping = true
+            break
+        }
+        guard needsEscaping else { return "\"" + text + "\"" }
+        var bytes: [UInt8] = [0x22]
+        bytes.reserveCapacity(text.utf8.count + 16)
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22: bytes += [0x5C, 0x22]
+            case 0x5C: bytes += [0x5C, 0x5C]
+            case 0x0A: bytes += [0x5C, 0x6E]
+            case 0x0D: bytes += [0x5C, 0x72]
+            case 0x09: bytes += [0x5C, 0x74]
+            case 0x00..<0x20: bytes += [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(0x22)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -94,10 +94,13 @@ enum WebSocketRoutes {
     }
 
     /// RFC 6455 with permessage-deflate (RFC 7692) when the client offers it, UTF-8 validated, pings every 30 s.
+    /// Every message is compressed once deflate is negotiated, even tiny ones: RFC 7692 allows sending small ones
+    /// uncompressed, but some clients mishandle uncompressed text frames in a compressed session (kosoku, the
+    /// Autobahn runner, errors on them), and the cost is a few microseconds.
     static func configuration(maxMessageBytes: Int) -> WebSocketServerConfiguration {
         WebSocketServerConfiguration(
             maxFrameSize: maxMessageBytes,
-            extensions: [.perMessageDeflate(clientMaxWindow: 9, clientNoContextTakeover: true, serverMaxWindow: 9, serverNoContextTakeover: true, memoryLevel: 1, maxDecompressedFrameSize: maxMessageBytes)],
+            extensions: [.perMessageDeflate(clientMaxWindow: 9, clientNoContextTakeover: true, serverMaxWindow: 9, serverNoContextTakeover: true, memoryLevel: 1, maxDecompressedFrameSize: maxMessageBytes, minFrameSizeToCompress: 0)],
             autoPing: .enabled(timePeriod: .seconds(30)),
             closeTimeout: .seconds(10),
             validateUTF8: true

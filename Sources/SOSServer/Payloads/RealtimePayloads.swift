@@ -27,6 +27,23 @@ struct ChatMessagePayload: Encodable, Sendable {
     }
 }
 
+extension ChatMessagePayload {
+    /// The same JSON as `JSONCoding.encoder` writes for this payload (sorted keys), built by hand: chat is the
+    /// hub's hottest path and `JSONEncoder` was its largest cost.
+    static func json(_ message: ChatMessage) -> String {
+        func date(_ value: Date?) -> String { value.map { "\"" + Timestamp.string(from: $0) + "\"" } ?? "null" }
+        return #"{"client_msg_id":"# + (message.clientMessageId.map(JSONText.quoted) ?? "null")
+            + #","content":"# + JSONText.quoted(message.content)
+            + #","created_at":"# + date(message.createdAt)
+            + #","delivered_at":"# + date(message.deliveredAt)
+            + #","id":""# + message.id.apiString
+            + #"","read_at":"# + date(message.readAt)
+            + #","recipient_id":""# + message.recipientId.apiString
+            + #"","sender_id":""# + message.senderId.apiString
+            + #"","status":""# + message.status.rawValue + #""}"#
+    }
+}
+
 struct ChatMessageEnvelope: ResponseEncodable, Sendable {
     let message: ChatMessagePayload
 }
@@ -128,7 +145,7 @@ enum EventRenderer {
         case .medicalRecordDeleted(let id, let patient, let doctor):
             return encode(["id": id.apiString, "user_id": patient.apiString, "doctor_id": doctor.apiString])
         case .payment(let payment): return encode(PaymentPayload(payment))
-        case .chatMessage(let message), .chatReceipt(let message): return encode(ChatMessagePayload(message))
+        case .chatMessage(let message), .chatReceipt(let message): return ChatMessagePayload.json(message)
         case .video(let consultation): return encode(ConsultationPayload(consultation))
         case .sessionRevoked: return nil
         }

@@ -5,31 +5,54 @@ import SQLKit
 /// `ChatRepository` and `RelationshipRepository` over SQLKit.
 public struct SQLChatRepository: ChatRepository, RelationshipRepository {
     let database: Database
+    let batcher: ChatInsertBatcher
 
     public init(database: Database) {
         self.database = database
+        self.batcher = ChatInsertBatcher(database: database)
     }
 
     static let columns = "id, sender_id, recipient_id, content, client_msg_id, status, created_at, delivered_at, read_at"
 
+    /// Stores a message through the group-commit batcher: concurrent sends share one INSERT and one commit;
+    /// each caller returns only after that commit.
     public func insert(_ message: ChatMessage) async throws -> (message: ChatMessage, created: Bool) {
-        do {
-            try await self.database.write { sql in
-                try await sql.raw("""
-                    INSERT INTO chat_messages (\(unsafeRaw: Self.columns)) VALUES (\(bind: message.id), \(bind: message.senderId), \(bind: message.recipientId),
-                        \(bind: message.content), \(bind: message.clientMessageId), \(bind: message.status.rawValue), \(bind: message.createdAt),
-                        \(bind: message.deliveredAt), \(bind: message.readAt))
-                    """).run()
+        try await self.batcher.insert(message)
+    }
+
+    /// Stores messages in one statement; a message whose `(sender, client_msg_id)` is already stored is not
+    /// inserted and the stored one is returned instead (`created` false). Results are in input order.
+    static func insertMany(_ messages: [ChatMessage], in database: Database) async throws -> [(message: ChatMessage, created: Bool)] {
+        let inserted = try await database.write { sql in
+            var values: [SQLQueryString] = []
+            for message in messages {
+                values.append("""
+                    (\(bind: message.id), \(bind: message.senderId), \(bind: message.recipientId), \(bind: message.content), \(bind: message.clientMessageId),
+                     \(bind: message.status.rawValue), \(bind: message.createdAt), \(bind: message.deliveredAt), \(bind: message.readAt))
+                    """)
             }
-            return (message, true)
-        } catch where SQLErrors.isUniqueViolation(error) {
-            guard let key = message.clientMessageId, let existing = try await self.database.read({ sql in
+            return Set(try await sql.raw("""
+                INSERT INTO chat_messages (\(unsafeRaw: Self.columns)) VALUES \(values.joined(separator: ", "))
+                ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING RETURNING id
+                """).all().map { try $0.value("id", as: UUID.self) })
+        }
+        var results: [(message: ChatMessage, created: Bool)] = []
+        for message in messages {
+            if inserted.contains(message.id) {
+                results.append((message, true))
+                continue
+            }
+            // step: a retry (or two sends of one key in the same batch): answer with the stored message
+            guard let key = message.clientMessageId, let existing = try await database.read({ sql in
                 try await sql.raw("""
                     SELECT \(unsafeRaw: Self.columns) FROM chat_messages WHERE sender_id = \(bind: message.senderId) AND client_msg_id = \(bind: key)
                     """).first().map(Self.message(from:))
-            }) else { throw error }
-            return (existing, false)
+            }) else {
+                throw StorageError("Message \(message.id) was neither inserted nor found by its client_msg_id.")
+            }
+            results.append((existing, false))
         }
+        return results
     }
 
     public func find(id: UUID) async throws -> ChatMessage? {
@@ -158,6 +181,66 @@ public struct SQLVideoRepository: VideoRepository {
                 ON CONFLICT (appointment_id) DO UPDATE SET status = excluded.status, started_at = excluded.started_at,
                     ended_at = excluded.ended_at, updated_at = excluded.updated_at
                 """).run()
+        }
+    }
+}
+
+/// Group commit for chat messages. A send waits while a batch is being written; when that commit returns, every
+/// send that arrived meanwhile goes out as the next batch (one multi-row INSERT, one commit). Under load that turns
+/// thousands of round trips and fsyncs into a few dozen, without delaying a lone message (it is written at once).
+/// A batch that fails is retried message by message, so one bad row fails only its own sender.
+final class ChatInsertBatcher: @unchecked Sendable {
+    // @unchecked: `pending` and `writers` are only touched while holding `lock`.
+    typealias Result = (message: ChatMessage, created: Bool)
+    private let lock = NSLock()
+    private var pending: [(ChatMessage, CheckedContinuation<Result, any Error>)] = []
+    private var writers = 0
+    let database: Database
+    /// Rows per INSERT (9 parameters each; SQLite allows 32,766 per statement, PostgreSQL 65,535).
+    let maxBatch = 500
+    /// Batches in flight at once: one is being committed while the next is sent.
+    let maxWriters = 2
+
+    init(database: Database) {
+        self.database = database
+    }
+
+    func insert(_ message: ChatMessage) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            let startWriter = self.lock.withLock {
+                self.pending.append((message, continuation))
+                guard self.writers < self.maxWriters else { return false }
+                self.writers += 1
+                return true
+            }
+            if startWriter { Task { await self.write() } }
+        }
+    }
+
+    private func write() async {
+        while true {
+            let batch: [(ChatMessage, CheckedContinuation<Result, any Error>)] = self.lock.withLock {
+                guard !self.pending.isEmpty else {
+                    self.writers -= 1
+                    return []
+                }
+                let count = min(self.maxBatch, self.pending.count)
+                defer { self.pending.removeFirst(count) }
+                return Array(self.pending.prefix(count))
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                let results = try await SQLChatRepository.insertMany(batch.map(\.0), in: self.database)
+                for (item, result) in zip(batch, results) { item.1.resume(returning: result) }
+            } catch {
+                for item in batch {
+                    do {
+                        item.1.resume(returning: try await SQLChatRepository.insertMany([item.0], in: self.database)[0])
+                    } catch {
+                        item.1.resume(throwing: error)
+                    }
+                }
+            }
         }
     }
 }

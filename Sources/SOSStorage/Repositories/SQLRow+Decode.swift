@@ -74,3 +74,12 @@ struct StoredValueError: Error, CustomStringConvertible {
     let value: String
     var description: String { "Column '\(self.column)' holds a malformed value '\(self.value.prefix(40))'." }
 }
+
+/// A storage invariant that did not hold (logged as a server error).
+struct StorageError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

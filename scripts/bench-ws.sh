@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# WebSocket hub benchmark (issue 6): release build, throwaway PostgreSQL, seed-demo, then the load tool in
+# Benchmarks/ws-load against the hub on loopback:
+#   1. idle sockets: server RSS per authenticated socket with permessage-deflate negotiated
+#   2. chat between patient/doctor pairs at 500 and 3,000 messages/s: send → deliver and send → ack (stored)
+#   3. stored-message throughput: pipelined chat.send, acks after commit
+#   4. an appointment update fanned out to 1,000 and 10,000 admin dashboards
+# Usage: scripts/bench-ws.sh [max_sockets (default 100000, or what the open-file limit allows)] [scenario ...]
+#        scenarios: connections chat throughput fanout
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+source scripts/lib/common.sh
+ensure_packages
+# step: as many sockets as the file limit allows (each process needs one descriptor per socket)
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+LIMIT=$(ulimit -n)
+MAX=${1:-$(( LIMIT - 1000 < 100000 ? LIMIT - 1000 : 100000 ))}
+shift || true
+SCENARIOS=${*:-connections chat throughput fanout}
+echo "open-file limit $LIMIT (hard $(ulimit -Hn)): up to $MAX sockets"
+sysctl -qw net.ipv4.ip_local_port_range="1024 65000" 2>/dev/null || true
+
+step "Release builds (server, load tool)"
+swift build -c release --product sos-server 2>&1 | tail -1
+swift build -c release --package-path Benchmarks/ws-load 2>&1 | tail -1
+BIN="$ROOT/.build/release/sos-server"
+LOAD="$ROOT/Benchmarks/ws-load/.build/release/ws-load"
+
+step "PostgreSQL and demo data"
+start_postgres
+DATA=$(mktemp -d /tmp/sos-bench-ws.XXXXXX)
+CLEANUP+=("rm -rf $DATA")
+SECRET="bench-secret-0123456789-0123456789-abcdef"
+export DATABASE_URL="$PG_URL" SOS_DATA_DIR="$DATA" SOS_ENV=development JWT_SECRET="$SECRET" LOG_LEVEL=warning
+/usr/bin/time -f "seed-demo: %e s" "$BIN" seed-demo --scale "${SCALE:-100}"
+PSQL=(psql "${PG_URL%%\?*}" -qAt -F ' ')
+"${PSQL[@]}" -c "SELECT id, role FROM users WHERE role = 'patient' ORDER BY email" > "$DATA/patients.txt"
+"${PSQL[@]}" -c "SELECT id, role FROM users WHERE role = 'admin'" > "$DATA/admins.txt"
+"${PSQL[@]}" -c "SELECT DISTINCT patient_id, doctor_id FROM appointments WHERE status <> 'cancelled'" > "$DATA/pairs.txt"
+APPOINTMENT=$("${PSQL[@]}" -c "SELECT id FROM appointments WHERE status <> 'cancelled' LIMIT 1")
+echo "$(wc -l < "$DATA/patients.txt") patients, $(wc -l < "$DATA/pairs.txt") patient/doctor pairs, $(wc -l < "$DATA/admins.txt") admin(s)"
+
+PORT=$(free_port)
+start_bench_server() {
+  SOS_PORT=$PORT SOS_DB_MAX_CONNECTIONS=16 SOS_WS_RATE_PER_SECOND=${SOS_WS_RATE_PER_SECOND:-100000} "$BIN" serve > "$DATA/server.log" 2>&1 &
+  PID=$!
+  CLEANUP+=("kill $PID 2>/dev/null")
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
+}
+stop_bench_server() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$PID/status"; }
+URL="ws://127.0.0.1:$PORT/api/v1/ws"
+SOURCES="127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9"
+
+idle_sockets() {
+  local count=$1 deflate=$2
+  start_bench_server
+  # step: warm the allocator and caches with a short burst, then take the idle baseline
+  "$LOAD" connections --url "$URL" --secret "$SECRET" --users "$DATA/patients.txt" --count 2000 --deflate "$deflate" --hold 1 --threads 2 > /dev/null
+  sleep 3
+  local base after
+  base=$(rss_kb)
+  "$LOAD" connections --url "$URL" --secret "$SECRET" --users "$DATA/patients.txt" --count "$count" --deflate "$deflate" \
+    --sources "$SOURCES" --hold 15 --threads 2 --parallel 512 > "$DATA/conn.log" 2>&1 &
+  local loader=$!
+  while ! grep -q HOLDING "$DATA/conn.log" 2>/dev/null; do
+    kill -0 $loader 2>/dev/null || { cat "$DATA/conn.log"; return 1; }
+    sleep 1
+  done
+  sleep 5
+  after=$(rss_kb)
+  grep -E "connected|HOLDING" "$DATA/conn.log"
+  local open
+  open=$(awk '/HOLDING/ {print $2}' "$DATA/conn.log")
+  echo "RESULT idle sockets=$open deflate=$deflate: server RSS $((base / 1024)) MB idle -> $((after / 1024)) MB = $(( (after - base) * 1024 / (open > 0 ? open : 1) )) bytes per socket"
+  wait $loader || true
+  grep "still open" "$DATA/conn.log" || true
+  stop_bench_server
+}
+
+for scenario in $SCENARIOS; do
+  case $scenario in
+    connections)
+      step "Idle authenticated sockets"
+      idle_sockets 10000 0
+      idle_sockets 10000 1
+      [ "$MAX" -gt 10000 ] && idle_sockets "$MAX" 1
+      ;;
+    chat)
+      step "Chat between pairs"
+      start_bench_server
+      for rate in 500 3000; do
+        "$LOAD" chat --url "$URL" --secret "$SECRET" --pairs "$DATA/pairs.txt" --count 500 --rate $rate --duration 20 --threads 1 | sed "s/^/[$rate msg\/s] /"
+      done
+      echo "server RSS: $(( $(rss_kb) / 1024 )) MB"
+      stop_bench_server
+      ;;
+    throughput)
+      step "Stored chat messages per second"
+      start_bench_server
+      before=$("${PSQL[@]}" -c "SELECT count(*) FROM chat_messages")
+      "$LOAD" throughput --url "$URL" --secret "$SECRET" --pairs "$DATA/pairs.txt" --count 400 --window 16 --duration 20 --threads 1
+      echo "rows in chat_messages: $before -> $("${PSQL[@]}" -c "SELECT count(*) FROM chat_messages")"
+      stop_bench_server
+      ;;
+    fanout)
+      step "Appointment update fanned out to dashboards"
+      start_bench_server
+      for dashboards in 1000 $(( MAX < 10000 ? MAX : 10000 )); do
+        "$LOAD" fanout --url "$URL" --secret "$SECRET" --users "$DATA/admins.txt" --appointment "$APPOINTMENT" --count $dashboards \
+          --updates 20 --threads 1 --sources "$SOURCES" | sed "s/^/[$dashboards dashboards] /"
+      done
+      stop_bench_server
+      ;;
+  esac
+done
