@@ -19,6 +19,9 @@ public struct AppServices: Sendable {
     public let users: any UserRepository
     public let tokens: any TokenStore
     public let auth: AuthService
+    public let otp: OTPService
+    public let social: SocialSignInService
+    let outbox: OutboxDispatcher
     public let userService: UserService
     public let doctors: DoctorService
     public let availabilities: AvailabilityService
@@ -68,6 +71,17 @@ public struct AppServices: Sendable {
             users: users, tokens: tokens, hasher: hasher, codec: codec, secrets: secrets,
             limiter: RateLimiter(), cache: cache, settings: configuration.authSettings
         )
+        let signInStore = SQLSignInRepository(database: database)
+        let keyedSigner = KeyedSigner(jwtSecret: jwtSecret)
+        let otp = OTPService(
+            codes: signInStore, users: users, tokens: tokens, auth: auth, hasher: keyedSigner, limiter: RateLimiter(), settings: configuration.otpSettings
+        )
+        let social = SocialSignInService(
+            providers: configuration.oauth.reduce(into: [:]) { providers, entry in
+                providers[entry.key] = HTTPOAuthProvider(provider: entry.key, settings: entry.value, client: HTTPClient.shared)
+            },
+            accounts: signInStore, users: users, auth: auth, signer: keyedSigner, stateLifetime: configuration.oauthStateLifetime
+        )
         let doctorStore = SQLDoctorRepository(database: database)
         let availabilityStore = SQLAvailabilityRepository(database: database)
         let appointmentStore = SQLAppointmentRepository(database: database)
@@ -98,12 +112,18 @@ public struct AppServices: Sendable {
             broker: postgresBroker ?? InMemoryBroker(), logger: logger
         )
         events.add(hub)
+        let outbox = OutboxDispatcher(
+            outbox: notificationStore, senders: Self.messageSenders(configuration), retryBase: configuration.outboxRetryBase
+        )
         return AppServices(
             configuration: configuration,
             database: database,
             users: users,
             tokens: tokens,
             auth: auth,
+            otp: otp,
+            social: social,
+            outbox: outbox,
             userService: UserService(users: users, tokens: tokens, hasher: hasher),
             doctors: DoctorService(doctors: doctorStore, users: users, appointments: appointmentStore),
             availabilities: AvailabilityService(availabilities: availabilityStore, appointments: appointmentStore, doctors: doctorStore),
@@ -134,6 +154,27 @@ public struct AppServices: Sendable {
             metrics: PrometheusMetrics(),
             logger: logger
         )
+    }
+
+    /// The provider for each outside channel: Twilio (SMS, WhatsApp) and Postmark (email) when configured; in
+    /// development, channels without a provider count messages as sent once they are in the dev outbox.
+    static func messageSenders(_ configuration: ServerConfiguration) -> [OutboxMessage.Channel: any MessageSender] {
+        var senders: [OutboxMessage.Channel: any MessageSender] = [:]
+        if let sid = configuration.twilioAccountSid, let token = configuration.twilioAuthToken {
+            if let from = configuration.twilioFrom {
+                senders[.sms] = TwilioSender(accountSid: sid, authToken: token, from: from, whatsapp: false, apiBase: configuration.twilioAPIBase, client: .shared)
+            }
+            if let from = configuration.twilioWhatsAppFrom {
+                senders[.whatsapp] = TwilioSender(accountSid: sid, authToken: token, from: from, whatsapp: true, apiBase: configuration.twilioAPIBase, client: .shared)
+            }
+        }
+        if let token = configuration.postmarkServerToken, let from = configuration.emailFrom {
+            senders[.email] = PostmarkSender(serverToken: token, from: from, apiBase: configuration.postmarkAPIBase, client: .shared)
+        }
+        if configuration.mode == .development {
+            for channel in OutboxMessage.Channel.allCases where senders[channel] == nil { senders[channel] = DevelopmentOutboxSender() }
+        }
+        return senders
     }
 
     /// Applies pending migrations, then in development creates the default admin when there is no admin.
@@ -178,6 +219,7 @@ public func buildApplication(
             services.hub,
             MaintenanceService(tokens: services.tokens, broker: services.postgresBroker, logger: services.logger),
             ReminderService(notifications: services.notifications, logger: services.logger, interval: configuration.reminderInterval),
+            OutboxService(dispatcher: services.outbox, logger: services.logger, interval: configuration.outboxInterval),
         ].compactMap { $0 },
         onServerRunning: onServerRunning,
         logger: services.logger
@@ -229,7 +271,10 @@ func buildRouter(_ services: AppServices, extraRoutes: (Router<AppRequestContext
     OperationsController(database: services.database, metrics: services.metrics, openAPI: loadOpenAPI(configuration)).addRoutes(to: router)
 
     let api = router.group("api/v1")
-    let authController = AuthController(auth: services.auth, users: services.userService, trustForwardedFor: configuration.trustForwardedFor)
+    let authController = AuthController(
+        auth: services.auth, users: services.userService, otp: services.otp, social: services.social,
+        otpLifetimeMinutes: Int((configuration.otpLifetime / 60).rounded(.up)), trustForwardedFor: configuration.trustForwardedFor
+    )
     authController.addPublicRoutes(to: api.group("auth"))
 
     let authenticated = api.group().add(middleware: AuthenticationMiddleware(auth: services.auth))

@@ -5,6 +5,11 @@ public protocol UserRepository: Sendable {
     func create(_ user: User, passwordHash: String?) async throws
     func find(id: UUID) async throws -> User?
     func find(email: String) async throws -> User?
+    /// The account with this phone number: the one that verified it, else the oldest.
+    func find(phone: String) async throws -> User?
+    /// Remembers the language a user reads (`en`, `fr`, `es`) for outside messages.
+    func setLanguage(userId: UUID, language: String) async throws
+    func languages(ids: [UUID]) async throws -> [UUID: String]
     /// The user and its password hash, for sign-in.
     func credentials(email: String) async throws -> (user: User, passwordHash: String?)?
     /// The user behind a token and whether that token was revoked, in one round trip.

@@ -109,6 +109,7 @@ public struct NotificationService: Sendable {
         let participants = Set(upcoming.flatMap { [$0.patientId, $0.doctorId] })
         let preferences = try await self.notifications.preferences(userIds: Array(participants))
         let people = try await self.users.find(ids: Array(participants))
+        let languages = try await self.users.languages(ids: Array(participants))
         let doctors = try await self.doctors.find(ids: Array(Set(upcoming.map(\.doctorId))))
         var sent = 0
         for appointment in upcoming {
@@ -121,14 +122,17 @@ public struct NotificationService: Sendable {
                 let doctorName = doctors[appointment.doctorId]?.user.name ?? "your doctor"
                 let patientName = people[appointment.patientId]?.name ?? "your patient"
                 let with = userId == appointment.patientId ? doctorName : patientName
-                let text = "Reminder: \(appointment.consultationType.rawValue) appointment with \(with) on \(appointment.date) at \(appointment.startTime) (doctor's local time)."
+                let language = Language(preferred: languages[userId])
+                let text = MessageTemplates.reminderBody(
+                    type: appointment.consultationType.rawValue, with: with, date: "\(appointment.date)", time: "\(appointment.startTime)", language
+                )
                 let notification = AppNotification(
-                    userId: userId, type: "appointment.reminder", title: "Appointment reminder", body: text,
+                    userId: userId, type: "appointment.reminder", title: MessageTemplates.reminderSubject(language), body: text,
                     data: .object(["appointment_id": .string(appointment.id.uuidString.lowercased())]), createdAt: now
                 )
                 var messages: [OutboxMessage] = []
                 if settings.email, let email = user.email {
-                    messages.append(OutboxMessage(channel: .email, recipient: email, subject: "Appointment reminder", body: text, createdAt: now))
+                    messages.append(OutboxMessage(channel: .email, recipient: email, subject: MessageTemplates.reminderSubject(language), body: text, createdAt: now))
                 }
                 if settings.sms, let phone = user.phone {
                     messages.append(OutboxMessage(channel: .sms, recipient: phone, body: text, createdAt: now))

@@ -90,6 +90,9 @@ public struct CacheInvalidatingUserRepository: UserRepository {
     public func create(_ user: User, passwordHash: String?) async throws { try await self.base.create(user, passwordHash: passwordHash) }
     public func find(id: UUID) async throws -> User? { try await self.base.find(id: id) }
     public func find(email: String) async throws -> User? { try await self.base.find(email: email) }
+    public func find(phone: String) async throws -> User? { try await self.base.find(phone: phone) }
+    public func setLanguage(userId: UUID, language: String) async throws { try await self.base.setLanguage(userId: userId, language: language) }
+    public func languages(ids: [UUID]) async throws -> [UUID: String] { try await self.base.languages(ids: ids) }
     public func credentials(email: String) async throws -> (user: User, passwordHash: String?)? { try await self.base.credentials(email: email) }
     public func authSnapshot(id: UUID, tokenKey: String) async throws -> (user: User?, revoked: Bool) {
         try await self.base.authSnapshot(id: id, tokenKey: tokenKey)

@@ -66,6 +66,32 @@ public struct ServerConfiguration: Sendable {
     /// How often the reminder job looks for due reminders (`SOS_REMINDER_INTERVAL`, seconds).
     public var reminderInterval: Duration = .seconds(30)
 
+    /// Twilio (SMS and WhatsApp): `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_FROM` (SMS sender, E.164),
+    /// `TWILIO_WHATSAPP_FROM` (WhatsApp sender), `TWILIO_API_BASE`.
+    public var twilioAccountSid: String?
+    public var twilioAuthToken: String?
+    public var twilioFrom: String?
+    public var twilioWhatsAppFrom: String?
+    public var twilioAPIBase: String = "https://api.twilio.com"
+    /// Postmark (email): `POSTMARK_SERVER_TOKEN`, `EMAIL_FROM` (a sender signature), `POSTMARK_API_BASE`.
+    public var postmarkServerToken: String?
+    public var emailFrom: String?
+    public var postmarkAPIBase: String = "https://api.postmarkapp.com"
+    /// OAuth providers configured with `{GOOGLE,FACEBOOK,INSTAGRAM}_CLIENT_ID`, `_CLIENT_SECRET`, `_REDIRECT_URI`
+    /// (and optionally `_AUTH_URL`, `_TOKEN_URL`, `_PROFILE_URL`, `_SCOPE`).
+    public var oauth: [SocialProvider: OAuthSettings] = [:]
+    /// How long an OAuth `state` stays valid.
+    public var oauthStateLifetime: TimeInterval = 600
+    /// One-time codes: lifetime (`SOS_OTP_TTL`, seconds) and send limits per destination and per client address
+    /// (`SOS_OTP_PER_DESTINATION_PER_HOUR`, `SOS_OTP_PER_ADDRESS_PER_HOUR`).
+    public var otpLifetime: TimeInterval = 600
+    public var otpPerDestinationPerHour: Int = 5
+    public var otpPerAddressPerHour: Int = 30
+    /// Outbox delivery: how often it looks for due messages (`SOS_OUTBOX_INTERVAL_MS`) and the first retry delay
+    /// (`SOS_OUTBOX_RETRY_BASE`, seconds; doubles on each failure, at most an hour).
+    public var outboxInterval: Duration = .seconds(1)
+    public var outboxRetryBase: TimeInterval = 5
+
     public init() {}
 
     /// Reads the documented environment variables; unknown values fail with a message naming the variable.
@@ -137,6 +163,39 @@ public struct ServerConfiguration: Sendable {
             self.hub.ratePerSecond = rate
             self.hub.rateBurst = rate * 2
         }
+        func url(_ key: String) throws -> String? {
+            guard let value = string(key) else { return nil }
+            guard value.hasPrefix("https://") || value.hasPrefix("http://127.0.0.1") || value.hasPrefix("http://localhost") else {
+                throw ConfigurationError("\(key) must be an https:// URL (plain http only for localhost) (got '\(value)').")
+            }
+            return value
+        }
+        if let sid = string("TWILIO_ACCOUNT_SID") { self.twilioAccountSid = sid }
+        if let token = string("TWILIO_AUTH_TOKEN") { self.twilioAuthToken = token }
+        if let from = string("TWILIO_FROM") { self.twilioFrom = from }
+        if let from = string("TWILIO_WHATSAPP_FROM") { self.twilioWhatsAppFrom = from }
+        if let base = try url("TWILIO_API_BASE") { self.twilioAPIBase = base }
+        if let token = string("POSTMARK_SERVER_TOKEN") { self.postmarkServerToken = token }
+        if let from = string("EMAIL_FROM") { self.emailFrom = from }
+        if let base = try url("POSTMARK_API_BASE") { self.postmarkAPIBase = base }
+        for provider in SocialProvider.allCases {
+            let prefix = provider.rawValue.uppercased()
+            guard let id = string("\(prefix)_CLIENT_ID") else { continue }
+            guard let secret = string("\(prefix)_CLIENT_SECRET"), let redirect = try url("\(prefix)_REDIRECT_URI") else {
+                throw ConfigurationError("\(prefix)_CLIENT_ID is set: also set \(prefix)_CLIENT_SECRET and \(prefix)_REDIRECT_URI (the callback URL registered with \(provider.displayName), e.g. https://clinic.example/api/v1/auth/\(provider.rawValue)/callback).")
+            }
+            let defaults = OAuthSettings.defaults(provider)
+            self.oauth[provider] = OAuthSettings(
+                clientId: id, clientSecret: secret, redirectURI: redirect,
+                authorizeURL: try url("\(prefix)_AUTH_URL") ?? defaults.authorize, tokenURL: try url("\(prefix)_TOKEN_URL") ?? defaults.token,
+                profileURL: try url("\(prefix)_PROFILE_URL") ?? defaults.profile, scope: string("\(prefix)_SCOPE") ?? defaults.scope
+            )
+        }
+        if let ttl = try int("SOS_OTP_TTL", range: 60...3600) { self.otpLifetime = TimeInterval(ttl) }
+        if let value = try int("SOS_OTP_PER_DESTINATION_PER_HOUR", range: 1...100_000) { self.otpPerDestinationPerHour = value }
+        if let value = try int("SOS_OTP_PER_ADDRESS_PER_HOUR", range: 1...1_000_000) { self.otpPerAddressPerHour = value }
+        if let value = try int("SOS_OUTBOX_INTERVAL_MS", range: 50...60_000) { self.outboxInterval = .milliseconds(value) }
+        if let value = try int("SOS_OUTBOX_RETRY_BASE", range: 1...3600) { self.outboxRetryBase = TimeInterval(value) }
         if let key = string("STRIPE_SECRET_KEY") { self.stripeSecretKey = key }
         if let secret = string("STRIPE_WEBHOOK_SECRET") { self.stripeWebhookSecret = secret }
         if let base = string("STRIPE_API_BASE") {
@@ -182,6 +241,13 @@ public struct ServerConfiguration: Sendable {
             loginFailuresPerAccount: RateLimit(count: self.loginFailuresPerAccount, per: 15 * 60),
             registerPerAddress: RateLimit(count: self.registrationsPerHour, per: 3600),
             registerPerAccount: RateLimit(count: 5, per: 3600)
+        )
+    }
+
+    var otpSettings: OTPService.Settings {
+        OTPService.Settings(
+            lifetime: self.otpLifetime, maxWrongTries: 5, perDestination: RateLimit(count: self.otpPerDestinationPerHour, per: 3600),
+            perAddress: RateLimit(count: self.otpPerAddressPerHour, per: 3600), verifyPerAddress: RateLimit(count: max(60, self.otpPerAddressPerHour * 2), per: 3600)
         )
     }
 

@@ -6,12 +6,85 @@ import SOSDomain
 struct AuthController {
     let auth: AuthService
     let users: UserService
+    let otp: OTPService
+    let social: SocialSignInService
+    let otpLifetimeMinutes: Int
     let trustForwardedFor: Bool
 
     func addPublicRoutes(to group: RouterGroup<AppRequestContext>) {
         group.post("email/login", use: self.login)
         group.post("email/register", use: self.register)
         group.post("refresh", use: self.refresh)
+        group.post("email/send-otp") { request, context in try await self.sendCode(.email, request, context) }
+        group.post("email/verify-otp") { request, context in try await self.verifyCode(.email, request, context) }
+        group.post("phone/send-otp") { request, context in try await self.sendCode(.sms, request, context) }
+        group.post("phone/verify-otp") { request, context in try await self.verifyCode(.sms, request, context) }
+        group.get("whatsapp/send-otp") { request, context in try await self.sendCode(.whatsapp, request, context) }
+        group.post("whatsapp/send-otp") { request, context in try await self.sendCode(.whatsapp, request, context) }
+        group.post("whatsapp/verify-otp") { request, context in try await self.verifyCode(.whatsapp, request, context) }
+        for provider in SocialProvider.allCases {
+            group.get(RouterPath(provider.rawValue)) { _, _ in try await self.startSocial(provider) }
+            group.get(RouterPath("\(provider.rawValue)/callback")) { request, _ in try await self.finishSocial(provider, request) }
+        }
+    }
+
+    struct CodeRequest: Decodable {
+        let email: String?
+        let phone: String?
+        let token: String?
+        let language: String?
+    }
+
+    /// `send-otp`: the same answer whether or not an account exists.
+    @Sendable func sendCode(_ channel: OTPChannel, _ request: Request, _ context: AppRequestContext) async throws -> MessagePayload {
+        let body = try await request.decodeIfPresent(as: CodeRequest.self, context: context)
+        let field = channel == .email ? "email" : "phone"
+        let destination = (channel == .email ? body?.email : body?.phone) ?? QueryParameters(request).string(field)
+        guard let destination, !destination.isEmpty else {
+            throw DomainError.invalid(channel == .email ? "'email' is required." : "'phone' is required, in E.164 format such as +14155550123 (in the body, or ?phone= for GET).")
+        }
+        let client = request.clientAddress(remote: context.remoteAddress, trustForwardedFor: self.trustForwardedFor)
+        try await self.otp.send(channel: channel, to: destination, client: client, language: Self.language(body?.language, request))
+        let place = switch channel {
+        case .email: "this address"
+        case .sms: "this number by SMS"
+        case .whatsapp: "this number on WhatsApp"
+        }
+        return MessagePayload(message: "A 6-digit code is on its way to \(place) if it can receive messages. It is valid for \(self.otpLifetimeMinutes) minutes.")
+    }
+
+    @Sendable func verifyCode(_ channel: OTPChannel, _ request: Request, _ context: AppRequestContext) async throws -> AuthPayload {
+        let body = try await request.decode(as: CodeRequest.self, context: context)
+        let destination = channel == .email ? body.email : body.phone
+        guard let destination, !destination.isEmpty else {
+            throw DomainError.invalid(channel == .email ? "'email' is required." : "'phone' is required, in E.164 format such as +14155550123.")
+        }
+        guard let token = body.token, !token.isEmpty else { throw DomainError.invalid("'token' is required: the 6-digit code from the message.") }
+        let client = request.clientAddress(remote: context.remoteAddress, trustForwardedFor: self.trustForwardedFor)
+        let stated = body.language != nil || request.headers[.acceptLanguage] != nil
+        let session = try await self.otp.verify(
+            channel: channel, destination: destination, code: token, client: client, language: stated ? Self.language(body.language, request) : nil
+        )
+        return AuthPayload(message: "Login successful", session: session)
+    }
+
+    static func language(_ stated: String?, _ request: Request) -> Language {
+        Language(preferred: stated, request.headers[.acceptLanguage])
+    }
+
+    struct SocialStart: ResponseEncodable {
+        let message: String
+        let auth_url: String
+    }
+
+    @Sendable func startSocial(_ provider: SocialProvider) async throws -> SocialStart {
+        SocialStart(message: "Open auth_url to sign in with \(provider.displayName).", auth_url: try await self.social.start(provider))
+    }
+
+    @Sendable func finishSocial(_ provider: SocialProvider, _ request: Request) async throws -> AuthPayload {
+        let query = QueryParameters(request)
+        let session = try await self.social.finish(provider, code: query.string("code"), state: query.string("state"), error: query.string("error"))
+        return AuthPayload(message: "Login successful", session: session)
     }
 
     func addAuthenticatedRoutes(to group: RouterGroup<AuthenticatedContext>) {

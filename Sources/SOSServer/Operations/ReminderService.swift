@@ -26,3 +26,27 @@ struct ReminderService: Service {
         }
     }
 }
+
+/// Background job: every `interval`, delivers the outbox messages that are due (codes, reminders), with retries
+/// and backoff on provider failures. With several nodes each claims its own messages in the database.
+struct OutboxService: Service {
+    let dispatcher: OutboxDispatcher
+    let logger: Logger
+    let interval: Duration
+
+    func run() async throws {
+        while true {
+            do {
+                // step: drain what is due (up to 50 per round), then wait
+                while try await self.dispatcher.deliverDue(logger: self.logger) == 50 {}
+            } catch {
+                self.logger.warning("Outbox run failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+            } catch {
+                return
+            }
+        }
+    }
+}

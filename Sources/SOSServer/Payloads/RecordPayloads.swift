@@ -224,6 +224,8 @@ struct OutboxPayload: ResponseEncodable, Sendable {
         let body: String
         let status: OutboxMessage.Status
         let attempts: Int
+        /// Why the last attempt failed (provider answer or network error), while retrying or after giving up.
+        let last_error: Nullable<String>
         let created_at: Date
         let sent_at: Nullable<Date>
     }
@@ -233,7 +235,7 @@ struct OutboxPayload: ResponseEncodable, Sendable {
     init(_ messages: [OutboxMessage]) {
         self.messages = messages.map {
             Message(id: $0.id.apiString, channel: $0.channel, recipient: $0.recipient, subject: Nullable($0.subject), body: $0.body,
-                    status: $0.status, attempts: $0.attempts, created_at: $0.createdAt, sent_at: Nullable($0.sentAt))
+                    status: $0.status, attempts: $0.attempts, last_error: Nullable($0.lastError), created_at: $0.createdAt, sent_at: Nullable($0.sentAt))
         }
     }
 }

@@ -31,6 +31,7 @@ extension Migration {
         .m002Clinical,
         .m003Payments,
         .m004Realtime,
+        .m005SignIn,
     ]
 }
 

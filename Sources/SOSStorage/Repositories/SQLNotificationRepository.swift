@@ -3,7 +3,7 @@ import SOSDomain
 import SQLKit
 
 /// `NotificationRepository` over SQLKit: notifications, preferences, reminders sent and the message outbox.
-public struct SQLNotificationRepository: NotificationRepository {
+public struct SQLNotificationRepository: NotificationRepository, OutboxRepository {
     let database: Database
 
     public init(database: Database) {
@@ -105,15 +105,53 @@ public struct SQLNotificationRepository: NotificationRepository {
             try await sql.raw("""
                 SELECT id, channel, recipient, subject, body, status, attempts, last_error, created_at, sent_at FROM outbox_messages
                 ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)
-                """).all().map { row in
-                OutboxMessage(
-                    id: try row.value("id"), channel: OutboxMessage.Channel(rawValue: try row.value("channel")) ?? .email,
-                    recipient: try row.value("recipient"), subject: try row.optional("subject"), body: try row.value("body"),
-                    status: OutboxMessage.Status(rawValue: try row.value("status")) ?? .pending, attempts: try row.value("attempts"),
-                    lastError: try row.optional("last_error"), createdAt: try row.value("created_at"), sentAt: try row.optional("sent_at")
-                )
-            }
+                """).all().map(Self.outboxMessage(from:))
         }
+    }
+
+    // MARK: - Outbox delivery
+
+    public func claimDue(now: Date, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {
+        try await self.database.transaction { sql in
+            // step: push the due ones' next attempt past the lease, so another node does not send them too
+            let skipLocked = self.database.kind == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            let ids = try await sql.raw("""
+                SELECT id FROM outbox_messages WHERE status = 'pending' AND next_attempt_at <= \(bind: now)
+                ORDER BY next_attempt_at, created_at LIMIT \(bind: limit)\(unsafeRaw: skipLocked)
+                """).all().map { try $0.value("id", as: UUID.self) }
+            guard !ids.isEmpty else { return [] }
+            return try await sql.raw("""
+                UPDATE outbox_messages SET next_attempt_at = \(bind: leaseUntil) WHERE id IN (\(binds: ids))
+                RETURNING id, channel, recipient, subject, body, status, attempts, last_error, created_at, sent_at
+                """).all().map(Self.outboxMessage(from:)).sorted { $0.createdAt < $1.createdAt }
+        }
+    }
+
+    public func markSent(id: UUID, at: Date) async throws {
+        try await self.database.write { sql in
+            try await sql.raw("""
+                UPDATE outbox_messages SET status = 'sent', sent_at = \(bind: at), attempts = attempts + 1, last_error = NULL WHERE id = \(bind: id)
+                """).run()
+        }
+    }
+
+    public func markAttemptFailed(id: UUID, attempts: Int, error: String, nextAttemptAt: Date?) async throws {
+        try await self.database.write { sql in
+            try await sql.raw("""
+                UPDATE outbox_messages SET attempts = \(bind: attempts), last_error = \(bind: error),
+                    status = \(bind: nextAttemptAt == nil ? "failed" : "pending"), next_attempt_at = COALESCE(\(bind: nextAttemptAt), next_attempt_at)
+                WHERE id = \(bind: id)
+                """).run()
+        }
+    }
+
+    static func outboxMessage(from row: any SQLRow) throws -> OutboxMessage {
+        OutboxMessage(
+            id: try row.value("id"), channel: OutboxMessage.Channel(rawValue: try row.value("channel")) ?? .email,
+            recipient: try row.value("recipient"), subject: try row.optional("subject"), body: try row.value("body"),
+            status: OutboxMessage.Status(rawValue: try row.value("status")) ?? .pending, attempts: try row.value("attempts"),
+            lastError: try row.optional("last_error"), createdAt: try row.value("created_at"), sentAt: try row.optional("sent_at")
+        )
     }
 
     static func insert(_ notification: AppNotification, in sql: any SQLDatabase) async throws {

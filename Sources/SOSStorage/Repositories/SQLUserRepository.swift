@@ -42,6 +42,33 @@ public struct SQLUserRepository: UserRepository {
         try await self.credentials(email: email)?.user
     }
 
+    public func find(phone: String) async throws -> User? {
+        try await self.database.read { sql in
+            guard let row = try await sql.raw("""
+                SELECT \(unsafeRaw: Self.columns) FROM users WHERE phone = \(bind: phone)
+                ORDER BY is_phone_verified DESC, created_at ASC LIMIT 1
+                """).first() else { return nil }
+            return try await Self.withAssociations(Self.user(from: row), in: sql)
+        }
+    }
+
+    public func setLanguage(userId: UUID, language: String) async throws {
+        try await self.database.write { sql in
+            try await sql.raw("UPDATE users SET language = \(bind: language) WHERE id = \(bind: userId)").run()
+        }
+    }
+
+    public func languages(ids: [UUID]) async throws -> [UUID: String] {
+        guard !ids.isEmpty else { return [:] }
+        return try await self.database.read { sql in
+            var languages: [UUID: String] = [:]
+            for row in try await sql.raw("SELECT id, language FROM users WHERE id IN (\(binds: ids)) AND language IS NOT NULL").all() {
+                languages[try row.value("id", as: UUID.self)] = try row.value("language", as: String.self)
+            }
+            return languages
+        }
+    }
+
     public func credentials(email: String) async throws -> (user: User, passwordHash: String?)? {
         try await self.database.read { sql in
             guard let row = try await sql.raw("SELECT \(unsafeRaw: Self.columns), password_hash FROM users WHERE email = \(bind: email)").first() else {

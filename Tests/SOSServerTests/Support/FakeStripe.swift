@@ -38,27 +38,7 @@ final class FakeStripe: Sendable {
         router.post("v1/payment_intents/:id/confirm") { request, context in try await fake.handle(request, context: context) }
         router.post("v1/payment_intents/:id/cancel") { request, context in try await fake.handle(request, context: context) }
         router.post("v1/refunds") { request, context in try await fake.handle(request, context: context) }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "fake-stripe")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger
-        )
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next() ?? 0
-            do {
-                let value = try await body("http://127.0.0.1:\(port)", fake)
-                await group.triggerGracefulShutdown()
-                return value
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-        }
+        return try await withLoopbackServer(router) { base in try await body(base, fake) }
     }
 
     private func handle(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -145,5 +125,30 @@ import Crypto
 enum HMACHex {
     static func sha256(key: String, message: String) -> String {
         HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: SymmetricKey(data: Data(key.utf8))).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Runs `router` on a free loopback port for the duration of `body`, which gets the base URL.
+func withLoopbackServer<T: Sendable>(_ router: Router<BasicRequestContext>, _ body: @Sendable (String) async throws -> T) async throws -> T {
+    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+    var logger = Logger(label: "fake-server")
+    logger.logLevel = .critical
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger
+    )
+    let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = await iterator.next() ?? 0
+        do {
+            let value = try await body("http://127.0.0.1:\(port)")
+            await group.triggerGracefulShutdown()
+            return value
+        } catch {
+            await group.triggerGracefulShutdown()
+            throw error
+        }
     }
 }
