@@ -45,6 +45,8 @@ public struct AppServices: Sendable {
     public let events: any EventPublisher
     let metrics: PrometheusMetrics
     let logger: Logger
+    /// Opened by `prepare()`: the background jobs wait for it, so they never touch tables before the migrations.
+    let prepared = StartupGate()
 
     /// Opens the database and wires repositories and services (no network, no migrations yet).
     public static func build(_ configuration: ServerConfiguration, logger: Logger, events extraEvents: any EventPublisher = NoEventPublisher()) async throws -> AppServices {
@@ -74,13 +76,15 @@ public struct AppServices: Sendable {
         let signInStore = SQLSignInRepository(database: database)
         let keyedSigner = KeyedSigner(jwtSecret: jwtSecret)
         let otp = OTPService(
-            codes: signInStore, users: users, tokens: tokens, auth: auth, hasher: keyedSigner, limiter: RateLimiter(), settings: configuration.otpSettings
+            codes: signInStore, users: users, tokens: tokens, auth: auth, hasher: keyedSigner, limiter: RateLimiter(), settings: configuration.otpSettings,
+            now: configuration.signInClock
         )
         let social = SocialSignInService(
             providers: configuration.oauth.reduce(into: [:]) { providers, entry in
                 providers[entry.key] = HTTPOAuthProvider(provider: entry.key, settings: entry.value, client: HTTPClient.shared)
             },
-            accounts: signInStore, users: users, auth: auth, signer: keyedSigner, stateLifetime: configuration.oauthStateLifetime
+            accounts: signInStore, users: users, auth: auth, signer: keyedSigner, stateLifetime: configuration.oauthStateLifetime,
+            now: configuration.signInClock
         )
         let doctorStore = SQLDoctorRepository(database: database)
         let availabilityStore = SQLAvailabilityRepository(database: database)
@@ -113,7 +117,8 @@ public struct AppServices: Sendable {
         )
         events.add(hub)
         let outbox = OutboxDispatcher(
-            outbox: notificationStore, senders: Self.messageSenders(configuration), retryBase: configuration.outboxRetryBase
+            outbox: notificationStore, senders: Self.messageSenders(configuration), retryBase: configuration.outboxRetryBase,
+            now: configuration.signInClock
         )
         return AppServices(
             configuration: configuration,
@@ -187,6 +192,7 @@ public struct AppServices: Sendable {
                 self.logger.notice("Development mode: created admin admin@test.com with password Admin123!")
             }
         }
+        self.prepared.open()
     }
 }
 
@@ -218,8 +224,10 @@ public func buildApplication(
             services.postgresBroker.map { $0 as any Service },
             services.hub,
             MaintenanceService(tokens: services.tokens, broker: services.postgresBroker, logger: services.logger),
-            ReminderService(notifications: services.notifications, logger: services.logger, interval: configuration.reminderInterval),
-            OutboxService(dispatcher: services.outbox, logger: services.logger, interval: configuration.outboxInterval),
+            ReminderService(
+                notifications: services.notifications, logger: services.logger, interval: configuration.reminderInterval, prepared: services.prepared
+            ),
+            OutboxService(dispatcher: services.outbox, logger: services.logger, interval: configuration.outboxInterval, prepared: services.prepared),
         ].compactMap { $0 },
         onServerRunning: onServerRunning,
         logger: services.logger

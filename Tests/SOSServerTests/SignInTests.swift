@@ -34,6 +34,16 @@ func signInConfiguration(_ base: String, _ extra: @escaping @Sendable (inout Ser
     }
 }
 
+/// A wall clock the tests move forward instead of sleeping, so expiry and backoff do not depend on machine load.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var offset: TimeInterval = 0
+
+    var now: @Sendable () -> Date { { [self] in self.lock.withLock { Date().addingTimeInterval(self.offset) } } }
+
+    func advance(_ seconds: TimeInterval) { self.lock.withLock { self.offset += seconds } }
+}
+
 /// Sends what is due in the outbox now.
 @discardableResult
 func deliver(_ services: AppServices) async throws -> Int {
@@ -113,7 +123,8 @@ struct OTPTests {
     @Test("Five wrong tries burn the code; a new code replaces the previous one; an expired code fails")
     func wrongTriesAndExpiry() async throws {
         try await FakeProviders.run { base, fake in
-            try await withApp(configure: signInConfiguration(base) { $0.otpLifetime = 1 }) { client, services in
+            let clock = TestClock()
+            try await withApp(configure: signInConfiguration(base) { $0.signInClock = clock.now }) { client, services in
                 let email = "guess@example.com"
                 _ = try await client.request(.post, "/api/v1/auth/email/send-otp", json: ["email": email])
                 try await deliver(services)
@@ -135,7 +146,7 @@ struct OTPTests {
                 if first != second {
                     expectError(try await client.request(.post, "/api/v1/auth/email/verify-otp", json: ["email": email, "token": first]), .unauthorized)
                 }
-                try await Task.sleep(for: .milliseconds(1_300))
+                clock.advance(601)
                 expectError(try await client.request(.post, "/api/v1/auth/email/verify-otp", json: ["email": email, "token": second]), .unauthorized,
                             detailsContain: "expired")
             }
@@ -203,7 +214,8 @@ struct OTPTests {
     @Test("A provider outage delays messages: they stay queued with the error and go out once it is back")
     func providerDown() async throws {
         try await FakeProviders.run { base, fake in
-            try await withApp(configure: signInConfiguration(base)) { client, services in
+            let clock = TestClock()
+            try await withApp(configure: signInConfiguration(base) { $0.outboxRetryBase = 30; $0.signInClock = clock.now }) { client, services in
                 fake.down = true
                 _ = try await client.request(.post, "/api/v1/auth/phone/send-otp", json: ["phone": "+447700900123"])
                 #expect(try await deliver(services) == 0)
@@ -214,7 +226,7 @@ struct OTPTests {
                 #expect(queued.json["messages"]?[0]?["last_error"]?.string?.contains("Twilio") == true)
                 #expect(try await deliver(services) == 0, "not retried before its backoff")
                 fake.down = false
-                try await Task.sleep(for: .milliseconds(300))
+                clock.advance(31)
                 #expect(try await deliver(services) == 1)
                 let sent = try await client.request(.get, "/api/v1/dev/outbox", token: admin)
                 #expect(sent.json["messages"]?[0]?["status"]?.string == "sent")
@@ -236,7 +248,7 @@ struct OTPTests {
         try await FakeProviders.run { base, fake in
             try await withApp(configure: signInConfiguration(base) { $0.outboxInterval = .milliseconds(100) }) { client, _ in
                 _ = try await client.request(.post, "/api/v1/auth/email/send-otp", json: ["email": "background@example.com"])
-                for _ in 0..<50 where fake.emails.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+                for _ in 0..<150 where fake.emails.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
                 #expect(fake.emails.count == 1)
             }
         }
@@ -384,7 +396,8 @@ struct SocialSignInTests {
     @Test("Forged, expired or reused state, a refused code and a failing provider are clear 4xx/502, never a sign-in")
     func failures() async throws {
         try await FakeProviders.run { base, fake in
-            try await withApp(configure: signInConfiguration(base) { $0.oauthStateLifetime = 1 }) { client, _ in
+            let clock = TestClock()
+            try await withApp(configure: signInConfiguration(base) { $0.signInClock = clock.now }) { client, _ in
                 let query = try await self.start(client, "google")
                 let state = try #require(query["state"])
                 let parts = state.split(separator: ".")
@@ -400,7 +413,7 @@ struct SocialSignInTests {
 
                 // expired
                 let late = try await self.start(client, "google")
-                try await Task.sleep(for: .milliseconds(2_100))
+                clock.advance(601)
                 fake.grant(code: "late", profile: ["sub": "g-late"], emailVerified: true, challenge: late["code_challenge"])
                 expectError(try await self.callback(client, "google", code: "late", state: late["state"] ?? ""), .badRequest, detailsContain: "expired")
             }

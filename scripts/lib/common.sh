@@ -103,6 +103,10 @@ admin_token() {
 # /api/v1/auth/logout would revoke the shared token; /api/v1/ws is the WebSocket upgrade (HubTests and kosoku test it).
 run_schemathesis() {
   SERVER_ENV=(STRIPE_WEBHOOK_SECRET=whsec_schemathesis)
+  # step: OAuth configured (no provider is contacted before a callback with a valid state), so /auth/{provider} answers 200
+  for provider in GOOGLE FACEBOOK INSTAGRAM; do
+    SERVER_ENV+=("${provider}_CLIENT_ID=schemathesis" "${provider}_CLIENT_SECRET=schemathesis" "${provider}_REDIRECT_URI=http://localhost/callback")
+  done
   start_server "$1"
   local token
   token=$(admin_token)

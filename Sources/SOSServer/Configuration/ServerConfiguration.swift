@@ -91,6 +91,9 @@ public struct ServerConfiguration: Sendable {
     /// (`SOS_OUTBOX_RETRY_BASE`, seconds; doubles on each failure, at most an hour).
     public var outboxInterval: Duration = .seconds(1)
     public var outboxRetryBase: TimeInterval = 5
+    /// The wall clock of the time-limited sign-in and delivery rules (code and `state` expiry, retry backoff).
+    /// Always the system clock in the server; tests move it forward instead of sleeping.
+    public var signInClock: @Sendable () -> Date = { Date() }
 
     public init() {}
 

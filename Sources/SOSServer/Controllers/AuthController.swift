@@ -39,7 +39,12 @@ struct AuthController {
     @Sendable func sendCode(_ channel: OTPChannel, _ request: Request, _ context: AppRequestContext) async throws -> MessagePayload {
         let body = try await request.decodeIfPresent(as: CodeRequest.self, context: context)
         let field = channel == .email ? "email" : "phone"
-        let destination = (channel == .email ? body?.email : body?.phone) ?? QueryParameters(request).string(field)
+        let fromBody = channel == .email ? body?.email : body?.phone
+        let fromQuery = QueryParameters(request).values[field]
+        if let fromBody, let fromQuery, fromBody != fromQuery {
+            throw DomainError.invalid("'\(field)' is given twice with different values (body and query): give it once.")
+        }
+        let destination = fromBody ?? fromQuery  // an empty ?phone= is a phone number that is not E.164
         guard let destination, !destination.isEmpty else {
             throw DomainError.invalid(channel == .email ? "'email' is required." : "'phone' is required, in E.164 format such as +14155550123 (in the body, or ?phone= for GET).")
         }

@@ -158,6 +158,11 @@ final class HubClient: @unchecked Sendable {
         }
     }
 
+    /// Drops every received frame of `type` not yet taken.
+    func discard(_ type: String) {
+        self.lock.withLock { self.inbox.removeAll { $0["type"]?.string == type } }
+    }
+
     /// Proves a negative: no frame of `type` arrives within `window`.
     func expectNothing(_ type: String, within window: Duration = .milliseconds(600), sourceLocation: SourceLocation = #_sourceLocation) async throws {
         try await Task.sleep(for: window)
