@@ -3,7 +3,7 @@
 # a development-only echo route with the hub's WebSocket configuration.
 #   scripts/autobahn.sh fast   sections 1-7 and 10, plus 12.1 and 13.1 (compression); part of scripts/test.sh
 #   scripts/autobahn.sh full   sections 1-7, 9, 10, 12 and 13 on a release build; rewrites the table in
-#                              protocol/autobahn.md from the run's reports
+#                              protocol/autobahn-results.md from the run's reports
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

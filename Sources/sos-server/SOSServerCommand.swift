@@ -27,6 +27,27 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("cors-origins"), help: "Comma-separated allowed origins, or * (CORS_ORIGINS).") var corsOrigins: String?
     @Option(name: .customLong("assets-dir"), help: "Directory holding protocol/ and web-demo/ (SOS_ASSETS_DIR).") var assetsDir: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (LOG_LEVEL).") var logLevel: String?
+    // Providers. Secrets given as flags are visible to other local users in the process list: prefer the variables.
+    @Option(name: .customLong("stripe-secret-key"), help: "Stripe secret key; enables the Stripe provider (STRIPE_SECRET_KEY).") var stripeSecretKey: String?
+    @Option(name: .customLong("stripe-webhook-secret"), help: "Stripe webhook signing secret (STRIPE_WEBHOOK_SECRET).") var stripeWebhookSecret: String?
+    @Option(name: .customLong("stripe-api-base"), help: "Stripe API base URL (STRIPE_API_BASE).") var stripeAPIBase: String?
+    @Option(name: .customLong("twilio-account-sid"), help: "Twilio account SID, for SMS and WhatsApp (TWILIO_ACCOUNT_SID).") var twilioAccountSid: String?
+    @Option(name: .customLong("twilio-auth-token"), help: "Twilio auth token (TWILIO_AUTH_TOKEN).") var twilioAuthToken: String?
+    @Option(name: .customLong("twilio-from"), help: "Twilio SMS sender number (TWILIO_FROM).") var twilioFrom: String?
+    @Option(name: .customLong("twilio-whatsapp-from"), help: "Twilio WhatsApp sender, whatsapp:+… (TWILIO_WHATSAPP_FROM).") var twilioWhatsAppFrom: String?
+    @Option(name: .customLong("twilio-api-base"), help: "Twilio API base URL (TWILIO_API_BASE).") var twilioAPIBase: String?
+    @Option(name: .customLong("postmark-server-token"), help: "Postmark server token, for email (POSTMARK_SERVER_TOKEN).") var postmarkServerToken: String?
+    @Option(name: .customLong("email-from"), help: "Sender address, a Postmark sender signature (EMAIL_FROM).") var emailFrom: String?
+    @Option(name: .customLong("postmark-api-base"), help: "Postmark API base URL (POSTMARK_API_BASE).") var postmarkAPIBase: String?
+    @Option(name: .customLong("google-client-id"), help: "Google OAuth client id (GOOGLE_CLIENT_ID).") var googleClientId: String?
+    @Option(name: .customLong("google-client-secret"), help: "Google OAuth client secret (GOOGLE_CLIENT_SECRET).") var googleClientSecret: String?
+    @Option(name: .customLong("google-redirect-uri"), help: "Google OAuth callback URL (GOOGLE_REDIRECT_URI).") var googleRedirectURI: String?
+    @Option(name: .customLong("facebook-client-id"), help: "Facebook app id (FACEBOOK_CLIENT_ID).") var facebookClientId: String?
+    @Option(name: .customLong("facebook-client-secret"), help: "Facebook app secret (FACEBOOK_CLIENT_SECRET).") var facebookClientSecret: String?
+    @Option(name: .customLong("facebook-redirect-uri"), help: "Facebook OAuth callback URL (FACEBOOK_REDIRECT_URI).") var facebookRedirectURI: String?
+    @Option(name: .customLong("instagram-client-id"), help: "Instagram app id (INSTAGRAM_CLIENT_ID).") var instagramClientId: String?
+    @Option(name: .customLong("instagram-client-secret"), help: "Instagram app secret (INSTAGRAM_CLIENT_SECRET).") var instagramClientSecret: String?
+    @Option(name: .customLong("instagram-redirect-uri"), help: "Instagram OAuth callback URL (INSTAGRAM_REDIRECT_URI).") var instagramRedirectURI: String?
 
     /// The environment overlaid with the flags that were given.
     func configuration() throws -> ServerConfiguration {
@@ -36,6 +57,14 @@ struct ConfigOptions: ParsableArguments {
             ("SOS_DB_SCHEMA", self.dbSchema), ("SOS_DATA_DIR", self.dataDir), ("JWT_SECRET", self.jwtSecret),
             ("SOS_TLS_CERT", self.tlsCert), ("SOS_TLS_KEY", self.tlsKey), ("CORS_ORIGINS", self.corsOrigins),
             ("SOS_ASSETS_DIR", self.assetsDir), ("LOG_LEVEL", self.logLevel),
+            ("STRIPE_SECRET_KEY", self.stripeSecretKey), ("STRIPE_WEBHOOK_SECRET", self.stripeWebhookSecret), ("STRIPE_API_BASE", self.stripeAPIBase),
+            ("TWILIO_ACCOUNT_SID", self.twilioAccountSid), ("TWILIO_AUTH_TOKEN", self.twilioAuthToken), ("TWILIO_FROM", self.twilioFrom),
+            ("TWILIO_WHATSAPP_FROM", self.twilioWhatsAppFrom), ("TWILIO_API_BASE", self.twilioAPIBase),
+            ("POSTMARK_SERVER_TOKEN", self.postmarkServerToken), ("EMAIL_FROM", self.emailFrom), ("POSTMARK_API_BASE", self.postmarkAPIBase),
+            ("GOOGLE_CLIENT_ID", self.googleClientId), ("GOOGLE_CLIENT_SECRET", self.googleClientSecret), ("GOOGLE_REDIRECT_URI", self.googleRedirectURI),
+            ("FACEBOOK_CLIENT_ID", self.facebookClientId), ("FACEBOOK_CLIENT_SECRET", self.facebookClientSecret),
+            ("FACEBOOK_REDIRECT_URI", self.facebookRedirectURI), ("INSTAGRAM_CLIENT_ID", self.instagramClientId),
+            ("INSTAGRAM_CLIENT_SECRET", self.instagramClientSecret), ("INSTAGRAM_REDIRECT_URI", self.instagramRedirectURI),
         ]
         for (key, value) in flags {
             if let value { values[key] = value }
