@@ -518,7 +518,7 @@ struct HubLiveTests {
 
     @Test("A quick reconnect inside the grace period does not flap to offline")
     func noFlapping() async throws {
-        try await withHub(configure: { $0.hub.offlineGrace = 1.5 }) { client, port, _ in
+        try await withHub(configure: { $0.hub.offlineGrace = 3 }) { client, port, _ in
             let (clinic, _) = try await clinicWithAppointment(client)
             let doctor = try await HubClient.connect(port: port, token: clinic.doctor.token)
             let first = try await HubClient.connect(port: port, token: clinic.patient.token)

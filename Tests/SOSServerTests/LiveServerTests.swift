@@ -92,10 +92,12 @@ struct ShutdownTests {
         logger.logLevel = .critical
         let services = try await AppServices.build(storage.configuration, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let started = ManagedCounter()
         let app = try buildApplication(services, onServerRunning: { channel in
             continuation.yield(channel.localAddress?.port ?? 0)
         }, extraRoutes: { router in
             router.get("test/slow") { _, _ -> String in
+                started.increment()
                 try await Task.sleep(for: .milliseconds(600))
                 return "finished"
             }
@@ -109,7 +111,9 @@ struct ShutdownTests {
             let pending = Task {
                 try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/test/slow"), timeout: .seconds(10))
             }
-            try await Task.sleep(for: .milliseconds(150))
+            // step: shut down only once the request is being handled, however slow the machine
+            for _ in 0..<1_000 where started.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(started.value == 1)
             await group.triggerGracefulShutdown()
             let response = try await pending.value
             #expect(response.status == .ok)
