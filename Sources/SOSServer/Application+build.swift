@@ -223,12 +223,7 @@ public func buildApplication(
             services.database,
             services.postgresBroker.map { $0 as any Service },
             services.hub,
-            MaintenanceService(tokens: services.tokens, broker: services.postgresBroker, logger: services.logger),
-            ReminderService(
-                notifications: services.notifications, logger: services.logger, interval: configuration.reminderInterval, prepared: services.prepared
-            ),
-            OutboxService(dispatcher: services.outbox, logger: services.logger, interval: configuration.outboxInterval, prepared: services.prepared),
-        ].compactMap { $0 },
+        ].compactMap { $0 } + services.backgroundJobs(),
         onServerRunning: onServerRunning,
         logger: services.logger
     )
