@@ -75,15 +75,16 @@ public struct AppServices: Sendable {
         )
         let signInStore = SQLSignInRepository(database: database)
         let keyedSigner = KeyedSigner(jwtSecret: jwtSecret)
+        let claims = AccountClaims(users: users, tokens: tokens, accounts: signInStore)
         let otp = OTPService(
-            codes: signInStore, users: users, tokens: tokens, auth: auth, hasher: keyedSigner, limiter: RateLimiter(), settings: configuration.otpSettings,
+            codes: signInStore, users: users, claims: claims, auth: auth, hasher: keyedSigner, limiter: RateLimiter(), settings: configuration.otpSettings,
             now: configuration.signInClock
         )
         let social = SocialSignInService(
             providers: configuration.oauth.reduce(into: [:]) { providers, entry in
                 providers[entry.key] = HTTPOAuthProvider(provider: entry.key, settings: entry.value, client: HTTPClient.shared)
             },
-            accounts: signInStore, users: users, auth: auth, signer: keyedSigner, stateLifetime: configuration.oauthStateLifetime,
+            accounts: signInStore, users: users, claims: claims, auth: auth, signer: keyedSigner, stateLifetime: configuration.oauthStateLifetime,
             now: configuration.signInClock
         )
         let doctorStore = SQLDoctorRepository(database: database)
@@ -118,6 +119,7 @@ public struct AppServices: Sendable {
         events.add(hub)
         let outbox = OutboxDispatcher(
             outbox: notificationStore, senders: Self.messageSenders(configuration), retryBase: configuration.outboxRetryBase,
+            redact: configuration.mode == .production,
             now: configuration.signInClock
         )
         return AppServices(

@@ -243,6 +243,33 @@ struct OTPTests {
         }
     }
 
+    @Test("A code not delivered before it expires is dropped, never sent late; in production sent messages keep no body")
+    func expiryAndRedaction() async throws {
+        try await FakeProviders.run { base, fake in
+            let clock = TestClock()
+            try await withApp(configure: signInConfiguration(base) { $0.signInClock = clock.now }) { client, services in
+                fake.down = true
+                _ = try await client.request(.post, "/api/v1/auth/phone/send-otp", json: ["phone": "+447700900555"])
+                #expect(try await deliver(services) == 0)
+                fake.down = false
+                clock.advance(601)
+                #expect(try await deliver(services) == 0)
+                let outbox = try await client.request(.get, "/api/v1/dev/outbox", token: try await client.adminToken())
+                #expect(outbox.json["messages"]?[0]?["status"]?.string == "failed")
+                #expect(outbox.json["messages"]?[0]?["last_error"]?.string?.contains("expired") == true)
+                #expect(fake.twilioMessages.count == 1, "only the attempt during the outage")
+            }
+            try await withApp(configure: signInConfiguration(base) { $0.mode = .production }) { client, services in
+                _ = try await client.request(.post, "/api/v1/auth/email/send-otp", json: ["email": "private@example.com"])
+                #expect(try await deliver(services) == 1)
+                #expect(code(in: fake.emails.last?.json?["TextBody"]?.string) != nil)
+                let stored = try #require(try await services.notificationStore.outbox(limit: 1).first)
+                #expect(stored.status == .sent)
+                #expect(stored.body.isEmpty, "the code does not stay in the database")
+            }
+        }
+    }
+
     @Test("The background sender delivers queued messages by itself")
     func backgroundSender() async throws {
         try await FakeProviders.run { base, fake in
@@ -279,7 +306,7 @@ struct OTPTests {
         }
     }
 
-    @Test("Verifying an address that an existing account had not verified signs in that account and ends its other sessions")
+    @Test("Proving an email an account had not verified claims it: password and sessions set up before end; an unproven phone reaches no account")
     func existingAccount() async throws {
         try await FakeProviders.run { base, fake in
             try await withApp(configure: signInConfiguration(base)) { client, services in
@@ -298,6 +325,31 @@ struct OTPTests {
                 try await Task.sleep(for: .milliseconds(2_100))  // the principal cache lives 2 s
                 expectError(try await client.request(.get, "/api/v1/auth/me", token: oldToken), .unauthorized)
                 #expect(try await client.request(.get, "/api/v1/auth/me", token: session.json["access_token"]?.string).status == .ok)
+                // whoever registered the address first (perhaps not its owner) cannot come back with the password
+                expectError(try await client.request(.post, "/api/v1/auth/email/login", json: ["email": "owner@example.com", "password": "Password1!"]),
+                            .unauthorized)
+
+                // a number an account lists without having proved it: its holder gets an account of their own
+                let listed = try await client.request(.post, "/api/v1/auth/email/register", json: [
+                    "email": "typo@example.com", "password": "Password1!", "name": "Typed A Number", "phone": "+33699887766",
+                ])
+                #expect(listed.status == .created, "\(listed.text)")
+                _ = try await client.request(.post, "/api/v1/auth/phone/send-otp", json: ["phone": "+33699887766"])
+                try await deliver(services)
+                let smsCode = try #require(code(in: fake.twilioMessages.last?.form["Body"]))
+                let holder = try await client.request(.post, "/api/v1/auth/phone/verify-otp", json: ["phone": "+33699887766", "token": smsCode])
+                #expect(holder.status == .ok, "\(holder.text)")
+                #expect(holder.json["user"]?["id"] != listed.json["user"]?["id"])
+                #expect(holder.json["user"]?["phone"]?.string == "+33699887766")
+                #expect(try await client.request(.get, "/api/v1/auth/me", token: listed.json["access_token"]?.string).status == .ok,
+                        "the listing account is left alone")
+                // the verified number now signs in to the holder's account
+                _ = try await client.request(.post, "/api/v1/auth/phone/send-otp", json: ["phone": "+33699887766"])
+                try await deliver(services)
+                let again = try await client.request(.post, "/api/v1/auth/phone/verify-otp", json: [
+                    "phone": "+33699887766", "token": try #require(code(in: fake.twilioMessages.last?.form["Body"])),
+                ])
+                #expect(again.json["user"]?["id"] == holder.json["user"]?["id"])
 
                 // a blocked account cannot sign in with a code
                 let admin = try await client.adminToken()
@@ -358,6 +410,10 @@ struct SocialSignInTests {
                 #expect(signedIn.status == .ok, "\(signedIn.text)")
                 #expect(signedIn.json.keys == ["message", "access_token", "refresh_token", "user"])
                 #expect(signedIn.json["user"]?["id"]?.string == patient.id, "a verified email links the existing account")
+                #expect(signedIn.json["user"]?["is_email_verified"]?.bool == true)
+                // the account had not proved its email: the password set before (by anyone) no longer signs in
+                expectError(try await client.request(.post, "/api/v1/auth/email/login", json: ["email": "paula@example.com", "password": "Password1!"]),
+                            .unauthorized)
                 let exchange = try #require(fake.received.first { $0.path == "/oauth/token" })
                 #expect(exchange.form["client_id"] == "google-client-id")
                 #expect(exchange.form["redirect_uri"] == "http://localhost:8080/api/v1/auth/google/callback")
@@ -389,6 +445,19 @@ struct SocialSignInTests {
                 #expect(signedIn.json["user"]?["email"]?.string == "")
                 #expect(signedIn.json["user"]?["name"]?.string == "Mallory")
                 #expect(signedIn.json["user"]?["role"]?.string == "patient")
+                #expect(try await client.login("victim@example.com", "Password1!")["access_token"] != nil, "the victim's password still works")
+
+                // nor is an unverified email kept on a new account when nobody uses it: it would hold the address for its owner
+                let other = try await self.start(client, "google")
+                fake.grant(code: "c2", profile: ["sub": "g-other", "email": "someone@example.com"], emailVerified: false,
+                           challenge: other["code_challenge"])
+                let fresh = try await self.callback(client, "google", code: "c2", state: other["state"] ?? "")
+                #expect(fresh.status == .ok, "\(fresh.text)")
+                #expect(fresh.json["user"]?["email"]?.string == "")
+                let owner = try await client.request(.post, "/api/v1/auth/email/register", json: [
+                    "email": "someone@example.com", "password": "Password1!", "name": "The Owner",
+                ])
+                #expect(owner.status == .created, "the owner can still register the address: \(owner.text)")
             }
         }
     }

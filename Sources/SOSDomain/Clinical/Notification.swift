@@ -74,9 +74,11 @@ public struct OutboxMessage: Sendable, Equatable {
     public var lastError: String?
     public var createdAt: Date
     public var sentAt: Date?
+    /// After this the message is useless (a sign-in code that has expired) and is dropped instead of sent.
+    public var expiresAt: Date?
 
     public init(id: UUID = UUID(), channel: Channel, recipient: String, subject: String? = nil, body: String, status: Status = .pending,
-                attempts: Int = 0, lastError: String? = nil, createdAt: Date, sentAt: Date? = nil) {
+                attempts: Int = 0, lastError: String? = nil, createdAt: Date, sentAt: Date? = nil, expiresAt: Date? = nil) {
         self.id = id
         self.channel = channel
         self.recipient = recipient
@@ -87,5 +89,6 @@ public struct OutboxMessage: Sendable, Equatable {
         self.lastError = lastError
         self.createdAt = createdAt
         self.sentAt = sentAt
+        self.expiresAt = expiresAt
     }
 }

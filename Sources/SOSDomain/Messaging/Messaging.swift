@@ -90,9 +90,11 @@ public enum MessageTemplates {
 public protocol OutboxRepository: Sendable {
     /// Claims up to `limit` pending messages due by `now` (no other node gets them until `leaseUntil`).
     func claimDue(now: Date, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage]
-    func markSent(id: UUID, at: Date) async throws
-    /// Records a failed attempt: retried at `nextAttemptAt`, or given up (`failed`) when that is nil.
-    func markAttemptFailed(id: UUID, attempts: Int, error: String, nextAttemptAt: Date?) async throws
+    /// Marks a pending message sent (`redact`: and blanks its body).
+    func markSent(id: UUID, at: Date, redact: Bool) async throws
+    /// Records a failed attempt of a pending message: retried at `nextAttemptAt`, or given up (`failed`) when that
+    /// is nil (`redact`: then blanks its body).
+    func markAttemptFailed(id: UUID, attempts: Int, error: String, nextAttemptAt: Date?, redact: Bool) async throws
 }
 
 /// Delivers the outbox: every pending message goes to its channel's sender; failures are retried with
@@ -102,14 +104,19 @@ public struct OutboxDispatcher: Sendable {
     let senders: [OutboxMessage.Channel: any MessageSender]
     let retryBase: TimeInterval
     let maxAttempts: Int
+    /// Blank a message's body once it is sent or given up (production); development keeps it for the dev outbox.
+    let redact: Bool
     let now: @Sendable () -> Date
+    /// The longest a provider call may take (the senders' HTTP timeout) plus a margin.
+    static let sendTimeBound: TimeInterval = 16
 
     public init(outbox: any OutboxRepository, senders: [OutboxMessage.Channel: any MessageSender], retryBase: TimeInterval = 5,
-                maxAttempts: Int = 12, now: @escaping @Sendable () -> Date = { Date() }) {
+                maxAttempts: Int = 12, redact: Bool = false, now: @escaping @Sendable () -> Date = { Date() }) {
         self.outbox = outbox
         self.senders = senders
         self.retryBase = retryBase
         self.maxAttempts = maxAttempts
+        self.redact = redact
         self.now = now
     }
 
@@ -118,38 +125,52 @@ public struct OutboxDispatcher: Sendable {
         min(3600, self.retryBase * pow(2, Double(max(0, attempts - 1))))
     }
 
-    /// Sends what is due; returns how many messages went out.
+    /// Sends what is due, one claimed batch of at most `limit`; returns how many messages went out.
     @discardableResult
-    public func deliverDue(logger: Logger, limit: Int = 50) async throws -> Int {
+    public func deliverDue(logger: Logger, limit: Int = 10) async throws -> Int {
         let now = self.now()
-        let due = try await self.outbox.claimDue(now: now, leaseUntil: now.addingTimeInterval(60), limit: limit)
+        // step: the lease outlasts sending the whole batch one by one, so no other node claims a message meanwhile
+        let lease = Double(limit) * Self.sendTimeBound + 30
+        let due = try await self.outbox.claimDue(now: now, leaseUntil: now.addingTimeInterval(lease), limit: limit)
         var sent = 0
         for message in due {
             let attempts = message.attempts + 1
+            if let expiry = message.expiresAt, expiry <= self.now() {
+                try await self.giveUp(message, attempts: attempts, error: "Not delivered before it expired; nothing was sent.")
+                continue
+            }
             guard let sender = self.senders[message.channel] else {
-                try await self.outbox.markAttemptFailed(
-                    id: message.id, attempts: attempts, error: "No provider is configured for \(message.channel.rawValue) messages.",
-                    nextAttemptAt: attempts < self.maxAttempts ? now.addingTimeInterval(self.backoff(afterAttempts: attempts)) : nil
-                )
+                try await self.failed(message, attempts: attempts, retryable: true, error: "No provider is configured for \(message.channel.rawValue) messages.")
                 continue
             }
             do {
                 try await sender.send(message)
-                try await self.outbox.markSent(id: message.id, at: self.now())
+                try await self.outbox.markSent(id: message.id, at: self.now(), redact: self.redact)
                 sent += 1
             } catch {
                 let retryable = (error as? MessageDeliveryError)?.retryable ?? true
-                let giveUp = !retryable || attempts >= self.maxAttempts
                 logger.warning("Message delivery failed", metadata: [
                     "channel": "\(message.channel.rawValue)", "message": "\(message.id)", "attempt": "\(attempts)",
-                    "retry": "\(!giveUp)", "error": "\(error)",
+                    "retry": "\(retryable && attempts < self.maxAttempts)", "error": "\(error)",
                 ])
-                try await self.outbox.markAttemptFailed(
-                    id: message.id, attempts: attempts, error: String(describing: error).prefix(500).description,
-                    nextAttemptAt: giveUp ? nil : self.now().addingTimeInterval(self.backoff(afterAttempts: attempts))
-                )
+                try await self.failed(message, attempts: attempts, retryable: retryable, error: String(describing: error).prefix(500).description)
             }
         }
         return sent
+    }
+
+    /// Schedules the next attempt with backoff, or gives up when the error is final or the attempts are spent.
+    private func failed(_ message: OutboxMessage, attempts: Int, retryable: Bool, error: String) async throws {
+        guard retryable, attempts < self.maxAttempts else {
+            return try await self.giveUp(message, attempts: attempts, error: error)
+        }
+        try await self.outbox.markAttemptFailed(
+            id: message.id, attempts: attempts, error: error,
+            nextAttemptAt: self.now().addingTimeInterval(self.backoff(afterAttempts: attempts)), redact: self.redact
+        )
+    }
+
+    private func giveUp(_ message: OutboxMessage, attempts: Int, error: String) async throws {
+        try await self.outbox.markAttemptFailed(id: message.id, attempts: attempts, error: error, nextAttemptAt: nil, redact: self.redact)
     }
 }

@@ -16,7 +16,8 @@ public protocol UserRepository: Sendable {
     func authSnapshot(id: UUID, tokenKey: String) async throws -> (user: User?, revoked: Bool)
     /// Saves every field of `user`, its associated doctors included.
     func update(_ user: User) async throws
-    func setPasswordHash(userId: UUID, hash: String) async throws
+    /// Sets the bcrypt hash; nil removes the password (the account then signs in by code or social account only).
+    func setPasswordHash(userId: UUID, hash: String?) async throws
     /// Returns false when there was no such user.
     func delete(id: UUID) async throws -> Bool
     func list(_ query: UserQuery) async throws -> Page<User>

@@ -130,12 +130,16 @@ public struct NotificationService: Sendable {
                     userId: userId, type: "appointment.reminder", title: MessageTemplates.reminderSubject(language), body: text,
                     data: .object(["appointment_id": .string(appointment.id.uuidString.lowercased())]), createdAt: now
                 )
+                // step: a reminder that could not go out before the appointment starts is dropped, not sent late
                 var messages: [OutboxMessage] = []
                 if settings.email, let email = user.email {
-                    messages.append(OutboxMessage(channel: .email, recipient: email, subject: MessageTemplates.reminderSubject(language), body: text, createdAt: now))
+                    messages.append(OutboxMessage(
+                        channel: .email, recipient: email, subject: MessageTemplates.reminderSubject(language), body: text, createdAt: now,
+                        expiresAt: appointment.startsAt
+                    ))
                 }
                 if settings.sms, let phone = user.phone {
-                    messages.append(OutboxMessage(channel: .sms, recipient: phone, body: text, createdAt: now))
+                    messages.append(OutboxMessage(channel: .sms, recipient: phone, body: text, createdAt: now, expiresAt: appointment.startsAt))
                 }
                 guard try await self.notifications.deliverReminder(
                     appointmentId: appointment.id, userId: userId, startsAt: appointment.startsAt, notification: notification, messages: messages

@@ -77,7 +77,7 @@ public struct OTPService: Sendable {
 
     let codes: any OTPRepository
     let users: any UserRepository
-    let tokens: any TokenStore
+    let claims: AccountClaims
     let auth: AuthService
     let hasher: any CodeHasher
     let limiter: RateLimiter
@@ -85,12 +85,12 @@ public struct OTPService: Sendable {
     let now: @Sendable () -> Date
     let randomCode: @Sendable () -> String
 
-    public init(codes: any OTPRepository, users: any UserRepository, tokens: any TokenStore, auth: AuthService, hasher: any CodeHasher,
+    public init(codes: any OTPRepository, users: any UserRepository, claims: AccountClaims, auth: AuthService, hasher: any CodeHasher,
                 limiter: RateLimiter, settings: Settings = Settings(), now: @escaping @Sendable () -> Date = { Date() },
                 randomCode: @escaping @Sendable () -> String = OTPService.secureCode) {
         self.codes = codes
         self.users = users
-        self.tokens = tokens
+        self.claims = claims
         self.auth = auth
         self.hasher = hasher
         self.limiter = limiter
@@ -123,7 +123,8 @@ public struct OTPService: Sendable {
         if let wait = await self.limiter.consume("otp-ip:\(client)", limit: self.settings.perAddress, now: now) {
             throw DomainError.rateLimited(retryAfter: wait, "Too many codes requested from this address. Retry in \(wait) seconds.")
         }
-        if let wait = await self.limiter.consume("otp-to:\(channel.rawValue):\(destination)", limit: self.settings.perDestination, now: now) {
+        // step: SMS and WhatsApp share the budget of a number
+        if let wait = await self.limiter.consume("otp-to:\(channel == .email ? "email" : "phone"):\(destination)", limit: self.settings.perDestination, now: now) {
             throw DomainError.rateLimited(retryAfter: wait, "Too many codes sent to this \(channel == .email ? "address" : "number"). Retry in \(wait) seconds.")
         }
         let code = self.randomCode()
@@ -131,7 +132,8 @@ public struct OTPService: Sendable {
         let message = OutboxMessage(
             channel: channel.outboxChannel, recipient: destination,
             subject: channel == .email ? MessageTemplates.codeSubject(language) : nil,
-            body: MessageTemplates.codeBody(code, minutes: max(1, minutes), language), createdAt: now
+            body: MessageTemplates.codeBody(code, minutes: max(1, minutes), language), createdAt: now,
+            expiresAt: now.addingTimeInterval(self.settings.lifetime)
         )
         try await self.codes.replace(
             OTPRecord(channel: channel, destination: destination, codeHash: self.hasher.hash(code, for: destination),
@@ -166,36 +168,35 @@ public struct OTPService: Sendable {
         }
         guard try await self.codes.consume(channel: channel, destination: destination, codeHash: hash) else { throw invalid }
         let user = try await self.signInUser(channel: channel, destination: destination, now: now)
-        guard user.status != .blocked else {
-            throw DomainError.forbidden("This account is blocked. Contact the clinic to have it unblocked.")
-        }
         if let language { try await self.users.setLanguage(userId: user.id, language: language.rawValue) }
         return try await self.auth.startSession(for: user)
     }
 
-    /// The account the verified destination belongs to, marked verified; a new patient when there is none.
+    /// The account the verified destination signs in to: an account with that email (claimed, see
+    /// `AccountClaims`), an account that had verified that phone number, or else a new patient.
     private func signInUser(channel: OTPChannel, destination: String, now: Date) async throws -> User {
-        let existing: User? = switch channel {
-        case .email: try await self.users.find(email: destination)
-        case .sms, .whatsapp: try await self.users.find(phone: destination)
+        switch channel {
+        case .email:
+            if let existing = try await self.users.find(email: destination) {
+                return try await self.claims.claimEmail(existing, now: now)
+            }
+        case .sms, .whatsapp:
+            // step: an account that lists this number without having proved it is not handed to whoever holds
+            // the number now (numbers are recycled and mistyped): that person gets an account of their own
+            if let existing = try await self.users.find(phone: destination), existing.isPhoneVerified {
+                guard existing.status != .blocked else {
+                    throw DomainError.forbidden("This account is blocked. Contact the clinic to have it unblocked.")
+                }
+                return existing
+            }
         }
-        guard var user = existing else {
-            let name = channel == .email ? String(destination.split(separator: "@").first ?? "Patient") : "Patient"
-            let user = User(
-                email: channel == .email ? destination : nil, name: name, role: .patient, status: .active,
-                phone: channel == .email ? nil : destination, isEmailVerified: channel == .email, isPhoneVerified: channel != .email,
-                createdAt: now, updatedAt: now
-            )
-            try await self.users.create(user, passwordHash: nil)
-            return user
-        }
-        let wasVerified = channel == .email ? user.isEmailVerified : user.isPhoneVerified
-        guard !wasVerified else { return user }
-        // step: first proof of ownership — whoever set this address up before (perhaps not its owner) loses their sessions
-        if channel == .email { user.isEmailVerified = true } else { user.isPhoneVerified = true }
-        user.updatedAt = now
-        try await self.users.update(user)
-        try await self.tokens.revokeAll(userId: user.id, now: now)
+        let name = channel == .email ? String(destination.split(separator: "@").first ?? "Patient") : "Patient"
+        let user = User(
+            email: channel == .email ? destination : nil, name: name, role: .patient, status: .active,
+            phone: channel == .email ? nil : destination, isEmailVerified: channel == .email, isPhoneVerified: channel != .email,
+            createdAt: now, updatedAt: now
+        )
+        try await self.users.create(user, passwordHash: nil)
         return user
     }
 }

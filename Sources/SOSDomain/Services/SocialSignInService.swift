@@ -65,6 +65,8 @@ public protocol SocialAccountRepository: Sendable {
     func takePending(id: String) async throws -> OAuthPending?
     func userId(provider: SocialProvider, subject: String) async throws -> UUID?
     func link(provider: SocialProvider, subject: String, userId: UUID, email: String?, at: Date) async throws
+    /// Removes every provider account linked to a user.
+    func unlinkAll(userId: UUID) async throws
 }
 
 /// Signs and checks `state` values (HMAC at the edge) and makes PKCE pairs.
@@ -86,16 +88,18 @@ public struct SocialSignInService: Sendable {
     let providers: [SocialProvider: any OAuthProviderClient]
     let accounts: any SocialAccountRepository
     let users: any UserRepository
+    let claims: AccountClaims
     let auth: AuthService
     let signer: any OAuthStateSigner
     let stateLifetime: TimeInterval
     let now: @Sendable () -> Date
 
     public init(providers: [SocialProvider: any OAuthProviderClient], accounts: any SocialAccountRepository, users: any UserRepository,
-                auth: AuthService, signer: any OAuthStateSigner, stateLifetime: TimeInterval = 600, now: @escaping @Sendable () -> Date = { Date() }) {
+                claims: AccountClaims, auth: AuthService, signer: any OAuthStateSigner, stateLifetime: TimeInterval = 600, now: @escaping @Sendable () -> Date = { Date() }) {
         self.providers = providers
         self.accounts = accounts
         self.users = users
+        self.claims = claims
         self.auth = auth
         self.signer = signer
         self.stateLifetime = stateLifetime
@@ -158,17 +162,14 @@ public struct SocialSignInService: Sendable {
             return user
         }
         let email = profile.email.flatMap { try? Validate.email($0).lowercased() }
-        if let email, profile.emailVerified, var existing = try await self.users.find(email: email) {
-            if !existing.isEmailVerified {
-                existing.isEmailVerified = true
-                existing.updatedAt = now
-                try await self.users.update(existing)
-            }
-            try await self.accounts.link(provider: provider, subject: profile.subject, userId: existing.id, email: email, at: now)
-            return existing
+        if let email, profile.emailVerified, let existing = try await self.users.find(email: email) {
+            let claimed = try await self.claims.claimEmail(existing, now: now)
+            try await self.accounts.link(provider: provider, subject: profile.subject, userId: claimed.id, email: email, at: now)
+            return claimed
         }
-        // step: a new patient; an unverified email is kept only if no account uses it
-        let free: String? = if let email, try await self.users.find(email: email) == nil { email } else { nil }
+        // step: a new patient; the email only when the provider vouches for it and no account uses it (an
+        // unverified one would let anybody hold an address for its owner)
+        let free: String? = if let email, profile.emailVerified, try await self.users.find(email: email) == nil { email } else { nil }
         let name = profile.name.flatMap { try? Validate.name($0) } ?? email.map { String($0.split(separator: "@")[0]) } ?? "\(provider.displayName) user"
         let user = User(
             email: free, name: name, role: .patient, status: .active,

@@ -108,7 +108,7 @@ public struct CacheInvalidatingUserRepository: UserRepository {
         self.cache.invalidate(user: user.id)
     }
 
-    public func setPasswordHash(userId: UUID, hash: String) async throws {
+    public func setPasswordHash(userId: UUID, hash: String?) async throws {
         try await self.base.setPasswordHash(userId: userId, hash: hash)
         self.cache.invalidate(user: userId)
     }

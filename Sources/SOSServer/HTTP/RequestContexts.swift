@@ -47,9 +47,11 @@ public struct AuthenticatedContext: ChildRequestContext {
 }
 
 extension Request {
-    /// The client address used for rate limiting: the socket peer, or the first `X-Forwarded-For` hop when trusted.
+    /// The client address used for rate limiting: the socket peer, or, behind a trusted proxy, the last
+    /// `X-Forwarded-For` hop — the one that proxy appended. Earlier hops are written by the client and could be
+    /// anything, so using them would let a client pick a fresh address per request and escape every limit.
     func clientAddress(remote: SocketAddress?, trustForwardedFor: Bool) -> String {
-        if trustForwardedFor, let forwarded = self.headers[.xForwardedFor]?.split(separator: ",").first {
+        if trustForwardedFor, let forwarded = self.headers[.xForwardedFor]?.split(separator: ",").last {
             return forwarded.trimmingCharacters(in: .whitespaces)
         }
         return remote?.ipAddress ?? "unknown"

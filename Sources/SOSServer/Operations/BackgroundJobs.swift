@@ -41,9 +41,9 @@ extension AppServices {
                 if sent > 0 { logger.info("Sent appointment reminders", metadata: ["count": "\(sent)"]) }
             },
             // outbox messages (codes, reminders) that are due, with retries and backoff on provider failures;
-            // drains up to 50 per round until fewer are due
+            // batch after batch until fewer than a batch are due
             PeriodicJob(name: "Outbox run", interval: configuration.outboxInterval, prepared: self.prepared, logger: logger) { [outbox] in
-                while try await outbox.deliverDue(logger: logger) == 50 {}
+                while try await outbox.deliverDue(logger: logger, limit: 10) == 10 {}
             },
             // housekeeping: expired refresh tokens and revocations, old broker overflow rows
             PeriodicJob(name: "Token purge", interval: .seconds(3600), prepared: self.prepared, logger: logger) { [tokens, postgresBroker] in

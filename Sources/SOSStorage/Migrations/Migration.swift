@@ -32,6 +32,7 @@ extension Migration {
         .m003Payments,
         .m004Realtime,
         .m005SignIn,
+        .m006OutboxExpiry,
     ]
 }
 

@@ -103,7 +103,7 @@ public struct SQLNotificationRepository: NotificationRepository, OutboxRepositor
     public func outbox(limit: Int) async throws -> [OutboxMessage] {
         try await self.database.read { sql in
             try await sql.raw("""
-                SELECT id, channel, recipient, subject, body, status, attempts, last_error, created_at, sent_at FROM outbox_messages
+                SELECT id, channel, recipient, subject, body, status, attempts, last_error, created_at, sent_at, expires_at FROM outbox_messages
                 ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)
                 """).all().map(Self.outboxMessage(from:))
         }
@@ -122,25 +122,31 @@ public struct SQLNotificationRepository: NotificationRepository, OutboxRepositor
             guard !ids.isEmpty else { return [] }
             return try await sql.raw("""
                 UPDATE outbox_messages SET next_attempt_at = \(bind: leaseUntil) WHERE id IN (\(binds: ids))
-                RETURNING id, channel, recipient, subject, body, status, attempts, last_error, created_at, sent_at
+                RETURNING id, channel, recipient, subject, body, status, attempts, last_error, created_at, sent_at, expires_at
                 """).all().map(Self.outboxMessage(from:)).sorted { $0.createdAt < $1.createdAt }
         }
     }
 
-    public func markSent(id: UUID, at: Date) async throws {
+    // Both marks apply only to a pending message: a late answer for a message that another node has meanwhile
+    // sent (after the lease ran out) never sets it back to pending. `redact` blanks the body once it is no longer
+    // needed, so codes and appointment details do not stay in the database.
+    public func markSent(id: UUID, at: Date, redact: Bool) async throws {
         try await self.database.write { sql in
             try await sql.raw("""
-                UPDATE outbox_messages SET status = 'sent', sent_at = \(bind: at), attempts = attempts + 1, last_error = NULL WHERE id = \(bind: id)
+                UPDATE outbox_messages SET status = 'sent', sent_at = \(bind: at), attempts = attempts + 1, last_error = NULL,
+                    body = CASE WHEN \(bind: redact) THEN '' ELSE body END
+                WHERE id = \(bind: id) AND status = 'pending'
                 """).run()
         }
     }
 
-    public func markAttemptFailed(id: UUID, attempts: Int, error: String, nextAttemptAt: Date?) async throws {
+    public func markAttemptFailed(id: UUID, attempts: Int, error: String, nextAttemptAt: Date?, redact: Bool) async throws {
         try await self.database.write { sql in
             try await sql.raw("""
                 UPDATE outbox_messages SET attempts = \(bind: attempts), last_error = \(bind: error),
-                    status = \(bind: nextAttemptAt == nil ? "failed" : "pending"), next_attempt_at = COALESCE(\(bind: nextAttemptAt), next_attempt_at)
-                WHERE id = \(bind: id)
+                    status = \(bind: nextAttemptAt == nil ? "failed" : "pending"), next_attempt_at = COALESCE(\(bind: nextAttemptAt), next_attempt_at),
+                    body = CASE WHEN \(bind: redact && nextAttemptAt == nil) THEN '' ELSE body END
+                WHERE id = \(bind: id) AND status = 'pending'
                 """).run()
         }
     }
@@ -150,7 +156,8 @@ public struct SQLNotificationRepository: NotificationRepository, OutboxRepositor
             id: try row.value("id"), channel: OutboxMessage.Channel(rawValue: try row.value("channel")) ?? .email,
             recipient: try row.value("recipient"), subject: try row.optional("subject"), body: try row.value("body"),
             status: OutboxMessage.Status(rawValue: try row.value("status")) ?? .pending, attempts: try row.value("attempts"),
-            lastError: try row.optional("last_error"), createdAt: try row.value("created_at"), sentAt: try row.optional("sent_at")
+            lastError: try row.optional("last_error"), createdAt: try row.value("created_at"), sentAt: try row.optional("sent_at"),
+            expiresAt: try row.optional("expires_at")
         )
     }
 
@@ -164,10 +171,11 @@ public struct SQLNotificationRepository: NotificationRepository, OutboxRepositor
 
     static func insert(_ message: OutboxMessage, in sql: any SQLDatabase) async throws {
         try await sql.raw("""
-            INSERT INTO outbox_messages (id, channel, recipient, subject, body, status, attempts, next_attempt_at, last_error, created_at, sent_at)
+            INSERT INTO outbox_messages (id, channel, recipient, subject, body, status, attempts, next_attempt_at, last_error, created_at, sent_at,
+                expires_at)
             VALUES (\(bind: message.id), \(bind: message.channel.rawValue), \(bind: message.recipient), \(bind: message.subject), \(bind: message.body),
                 \(bind: message.status.rawValue), \(bind: message.attempts), \(bind: message.createdAt), \(bind: message.lastError),
-                \(bind: message.createdAt), \(bind: message.sentAt))
+                \(bind: message.createdAt), \(bind: message.sentAt), \(bind: message.expiresAt))
             """).run()
     }
 

@@ -14,13 +14,13 @@ public struct SQLSignInRepository: OTPRepository, SocialAccountRepository {
 
     public func replace(_ record: OTPRecord, message: OutboxMessage) async throws {
         try await self.database.transaction { sql in
-            try await sql.raw("""
-                DELETE FROM otp_codes WHERE channel = \(bind: record.channel.rawValue) AND destination = \(bind: record.destination)
-                """).run()
+            // step: one statement, so two sends racing for one destination both succeed (the later code wins)
             try await sql.raw("""
                 INSERT INTO otp_codes (channel, destination, code_hash, attempts, expires_at, created_at)
                 VALUES (\(bind: record.channel.rawValue), \(bind: record.destination), \(bind: record.codeHash), \(bind: record.attempts),
                     \(bind: record.expiresAt), \(bind: record.createdAt))
+                ON CONFLICT (channel, destination) DO UPDATE SET code_hash = excluded.code_hash, attempts = excluded.attempts,
+                    expires_at = excluded.expires_at, created_at = excluded.created_at
                 """).run()
             try await SQLNotificationRepository.insert(message, in: sql)
         }
@@ -97,6 +97,12 @@ public struct SQLSignInRepository: OTPRepository, SocialAccountRepository {
                 VALUES (\(bind: provider.rawValue), \(bind: subject), \(bind: userId), \(bind: email), \(bind: at))
                 ON CONFLICT (provider, subject) DO NOTHING
                 """).run()
+        }
+    }
+
+    public func unlinkAll(userId: UUID) async throws {
+        try await self.database.write { sql in
+            try await sql.raw("DELETE FROM social_accounts WHERE user_id = \(bind: userId)").run()
         }
     }
 }

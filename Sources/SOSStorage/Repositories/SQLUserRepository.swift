@@ -109,7 +109,7 @@ public struct SQLUserRepository: UserRepository {
         }
     }
 
-    public func setPasswordHash(userId: UUID, hash: String) async throws {
+    public func setPasswordHash(userId: UUID, hash: String?) async throws {
         try await self.database.write { sql in
             try await sql.raw("UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: userId)").run()
         }
