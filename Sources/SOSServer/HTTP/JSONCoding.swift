@@ -92,11 +92,16 @@ public struct APIResponseEncoder: ResponseEncoder {
     public init() {}
 
     public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONCoding.encoder.encode(value)
+        let buffer: ByteBuffer
+        if let writable = value as? any JSONWritable, let bytes = writable.jsonBytes {
+            buffer = ByteBuffer(bytes: bytes)
+        } else {
+            buffer = ByteBuffer(bytes: try JSONCoding.encoder.encode(value))
+        }
         return Response(
             status: .ok,
-            headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(data.count)],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
+            headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(buffer.readableBytes)],
+            body: .init(byteBuffer: buffer)
         )
     }
 }
