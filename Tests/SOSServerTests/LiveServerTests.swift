@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import NIOSSL
 import Logging
 import ServiceLifecycle
 import Testing
@@ -11,7 +12,7 @@ import Testing
 
 @Suite("Live server: TLS and sign-in storms")
 struct LiveServerTests {
-    @Test("HTTPS on the same port when SOS_TLS_CERT/SOS_TLS_KEY are set (self-signed certificate made by the test)")
+    @Test("HTTPS and WSS on the same port when SOS_TLS_CERT/SOS_TLS_KEY are set (self-signed certificate made by the test)")
     func tls() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -37,6 +38,15 @@ struct LiveServerTests {
             defer { _ = plain.shutdown() }
             let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/health")
             await #expect(throws: (any Error).self) { _ = try await plain.execute(request, timeout: .seconds(5)) }
+
+            // WSS: the hub on the same port, trusting the test's certificate
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(cert)
+            tls.certificateVerification = .noHostnameVerification
+            let token = try #require(login.json["access_token"]?.string)
+            let socket = try await HubClient.connect(port: port, token: token, host: "localhost", tls: tls)
+            #expect(try await socket.call("ping")["type"]?.string == "pong")
+            socket.close()
         }
     }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOSSL
 import NIOWebSocket
 import Testing
 import WSCompression
@@ -32,7 +33,7 @@ final class HubClient: @unchecked Sendable {
     /// waits for the `ready` event; without, the socket is left unauthenticated.
     static func connect(
         port: Int, token: String? = nil, path: String = "/api/v1/ws", deflate: Bool = false, reading: Bool = true,
-        waitForReady: Bool = true, host: String = "127.0.0.1"
+        waitForReady: Bool = true, host: String = "127.0.0.1", tls: TLSConfiguration? = nil
     ) async throws -> HubClient {
         let client = HubClient(reading: reading)
         var headers = HTTPFields()
@@ -48,7 +49,8 @@ final class HubClient: @unchecked Sendable {
         logger.logLevel = .critical
         client.task = Task {
             defer { signal.finish() }
-            return try await WebSocketClient.connect(url: "ws://\(host):\(port)\(path)", configuration: configuration, logger: logger) { inbound, outbound, _ in
+            let url = "\(tls == nil ? "ws" : "wss")://\(host):\(port)\(path)"
+            return try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: tls, logger: logger) { inbound, outbound, _ in
                 signal.yield()
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
