@@ -174,6 +174,15 @@ struct OTPTests {
                 #expect(phoneSession.status == .ok, "\(phoneSession.text)")
                 #expect(phoneSession.json["user"]?["phone"]?.string == "+33612345678")
                 #expect(phoneSession.json["user"]?["role"]?.string == "patient")
+                // a Supabase-shaped token (phone sign-in: no email claim) signed with the shared secret works for that account
+                let now = Int(Date().timeIntervalSince1970)
+                let supabase = try await signToken(claims: [
+                    "sub": try #require(phoneSession.json["user"]?["id"]?.string), "phone": "33612345678", "role": "authenticated",
+                    "aud": "authenticated", "iat": now, "exp": now + 600, "session_id": UUID().uuidString,
+                ], secret: testJWTSecret)
+                let me = try await client.request(.get, "/api/v1/auth/me", token: supabase)
+                #expect(me.status == .ok, "\(me.text)")
+                #expect(me.json["user"]?["id"] == phoneSession.json["user"]?["id"])
 
                 // WhatsApp: GET with ?phone= and POST with a body both work
                 #expect(try await client.request(.get, "/api/v1/auth/whatsapp/send-otp?phone=%2B34612345678").status == .ok)
