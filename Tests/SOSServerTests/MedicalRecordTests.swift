@@ -99,9 +99,18 @@ struct MedicalRecordTests {
             expectError(try await client.request(.get, "/api/v1/medical-records?userId=\(clinic.patient.id)", token: clinic.patient.token), .forbidden)
             expectError(try await client.request(.get, "/api/v1/medical-records?doctorId=\(clinic.doctor.id)", token: clinic.doctor.token), .forbidden)
             #expect(try await client.request(.get, "/api/v1/medical-records?doctorId=\(clinic.doctor.id)", token: clinic.admin).json["pagination"]?["total"]?.int == 2)
-            // once the other doctor has an appointment with the patient, they may read the patient's records
+            // a booking the other doctor makes up for the patient (pending payment) opens nothing
+            let madeUp = try await clinic.book(
+                client, start: "11:00:00", end: "11:30:00", token: clinic.otherDoctor.token, doctorId: clinic.otherDoctor.id, extra: ["user_id": clinic.patient.id]
+            )
+            #expect(madeUp.status == .created, "\(madeUp.text)")
+            expectError(try await client.request(.get, "/api/v1/medical-records/\(shared)", token: clinic.otherDoctor.token), .notFound)
+            #expect(try await client.request(.get, "/api/v1/medical-records", token: clinic.otherDoctor.token).json["pagination"]?["total"]?.int == 0)
+            // once the patient's appointment with the other doctor is paid, that doctor is part of the care and may read
             let booking = try await clinic.book(client, start: "10:00:00", end: "10:30:00", doctorId: clinic.otherDoctor.id)
             #expect(booking.status == .created)
+            expectError(try await client.request(.get, "/api/v1/medical-records/\(shared)", token: clinic.otherDoctor.token), .notFound)
+            try await clinic.move(client, try #require(booking.json["appointment"]?["id"]?.string), through: ["payment_completed"])
             #expect(try await client.request(.get, "/api/v1/medical-records/\(shared)", token: clinic.otherDoctor.token).status == .ok)
             expectError(try await client.request(.put, "/api/v1/medical-records/\(shared)", token: clinic.otherDoctor.token, json: ["title": "x"]), .forbidden)
         }

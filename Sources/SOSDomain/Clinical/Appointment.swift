@@ -13,6 +13,12 @@ public enum AppointmentStatus: String, DomainEnum {
     /// Statuses that hold the doctor's time: every one except cancelled and failed payment.
     public var holdsSlot: Bool { self != .cancelled && self != .paymentFailed }
     public static var slotHolding: [AppointmentStatus] { Self.allCases.filter(\.holdsSlot) }
+    /// Statuses that make a doctor part of the patient's care for reading records: paid or further. A doctor or
+    /// secretary can book any patient (pending payment), but cannot mark it paid alone, so a made-up booking
+    /// opens nobody's history.
+    public static let careStatuses: [AppointmentStatus] = [.paymentCompleted, .confirmed, .inProgress, .completed]
+    /// Every status but cancelled.
+    public static var notCancelled: [AppointmentStatus] { Self.allCases.filter { $0 != .cancelled } }
 }
 
 /// A booked consultation. `date`, `startTime` and `endTime` are on the doctor's wall clock;

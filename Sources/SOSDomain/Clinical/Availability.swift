@@ -73,6 +73,8 @@ public struct AvailabilityQuery: Sendable {
     public var doctorId: UUID?
     /// Doctors whose rules the caller may list; nil: every doctor.
     public var doctorIds: [UUID]?
+    /// Only listed, active doctors (what a patient may see).
+    public var listedDoctorsOnly = false
     public var startDate: LocalDate?
     public var endDate: LocalDate?
     public var consultationType: ConsultationType?

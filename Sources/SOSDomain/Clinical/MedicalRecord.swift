@@ -71,8 +71,10 @@ public enum RecordScope: Sendable, Equatable {
     case all
     /// A patient: own records shared with them.
     case sharedWithPatient(UUID)
-    /// Doctors: records of patients who have an appointment with one of them, plus records they wrote.
+    /// Doctors: records they wrote, plus records of patients they have a paid (or later) appointment with.
     case careTeam(doctorIds: [UUID])
+    /// Secretaries: records written by the doctors they work for.
+    case writtenBy(doctorIds: [UUID])
 }
 
 /// Sort keys for record lists.

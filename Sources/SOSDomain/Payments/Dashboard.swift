@@ -113,14 +113,18 @@ public struct PaymentAnalytics: Sendable {
 }
 
 /// Aggregations for the admin dashboard; the database does the counting and summing.
+/// `doctors`: nil for the whole clinic; otherwise only appointments, payments and records of those doctors (and, in
+/// recent activity, only those doctors and their patients).
 public protocol DashboardRepository: Sendable {
-    func stats() async throws -> DashboardStats
-    func recent(limit: Int) async throws -> RecentActivity
+    func stats(doctors: [UUID]?) async throws -> DashboardStats
+    func recent(limit: Int, doctors: [UUID]?) async throws -> RecentActivity
     /// Payments created on `start` … `end` (UTC dates, inclusive), grouped by bucket, currency and status.
-    func paymentAggregates(period: AnalyticsPeriod, start: LocalDate, end: LocalDate) async throws -> [PaymentAggregate]
+    func paymentAggregates(period: AnalyticsPeriod, start: LocalDate, end: LocalDate, doctors: [UUID]?) async throws -> [PaymentAggregate]
 }
 
-/// The admin dashboard: statistics, recent activity and payment analytics, for admins and secretaries.
+/// The admin dashboard: statistics, recent activity and payment analytics. Admins see the whole clinic; a
+/// secretary sees the appointments, payments and records of the doctors she works for (user and doctor counts
+/// stay clinic-wide: they are counts, not people).
 public struct DashboardService: Sendable {
     let dashboard: any DashboardRepository
     let now: @Sendable () -> Date
@@ -131,18 +135,16 @@ public struct DashboardService: Sendable {
     }
 
     public func stats(_ principal: Principal) async throws -> DashboardStats {
-        try Self.requireStaff(principal)
-        return try await self.dashboard.stats()
+        try await self.dashboard.stats(doctors: try Self.scope(principal))
     }
 
     public func recent(_ principal: Principal, limit: Int) async throws -> RecentActivity {
-        try Self.requireStaff(principal)
-        return try await self.dashboard.recent(limit: limit)
+        try await self.dashboard.recent(limit: limit, doctors: try Self.scope(principal))
     }
 
     /// Buckets over `start` … `end` (default: a window ending today sized to the period).
     public func analytics(_ principal: Principal, period: AnalyticsPeriod, start: LocalDate?, end: LocalDate?) async throws -> PaymentAnalytics {
-        try Self.requireStaff(principal)
+        let doctors = try Self.scope(principal)
         let today = LocalDate.today(in: TimeZone(identifier: "UTC")!, now: self.now())
         let last = end ?? today
         let window =
@@ -155,7 +157,7 @@ public struct DashboardService: Sendable {
         let first = start ?? last.adding(days: -window + 1)
         guard first <= last else { throw DomainError.invalid("'startDate' must not be after 'endDate'.") }
         guard last.dayNumber - first.dayNumber <= 366 * 20 else { throw DomainError.invalid("The date range may span at most 20 years.") }
-        let aggregates = try await self.dashboard.paymentAggregates(period: period, start: first, end: last)
+        let aggregates = try await self.dashboard.paymentAggregates(period: period, start: first, end: last, doctors: doctors)
         var buckets: [String: PaymentBucket] = [:]
         var summary = PaymentBucket(date: "\(first)/\(last)")
         for aggregate in aggregates {
@@ -165,9 +167,11 @@ public struct DashboardService: Sendable {
         return PaymentAnalytics(buckets: buckets.values.sorted { $0.date < $1.date }, summary: summary, period: period, start: first, end: last)
     }
 
-    static func requireStaff(_ principal: Principal) throws {
+    /// nil (everything) for admins, the associated doctors for a secretary; others are refused.
+    static func scope(_ principal: Principal) throws -> [UUID]? {
         guard principal.role.isStaff else {
             throw DomainError.forbidden("The dashboard is for administrators and secretaries.")
         }
+        return principal.role.isAdmin ? nil : principal.user.associatedDoctors
     }
 }

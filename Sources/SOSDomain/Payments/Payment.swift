@@ -103,6 +103,8 @@ public enum PaymentScope: Sendable, Equatable {
     case all
     case payer(UUID)
     case doctor(UUID)
+    /// A secretary: payments for the appointments of the doctors she works for.
+    case doctors([UUID])
 }
 
 public enum PaymentSort: String, DomainEnum {

@@ -103,7 +103,8 @@ public struct PaymentService: Sendable {
     public func list(_ principal: Principal, _ query: PaymentQuery) async throws -> Page<PaymentDetails> {
         var query = query
         switch principal.role {
-        case .admin, .superadmin, .secretary: query.scope = .all
+        case .admin, .superadmin: query.scope = .all
+        case .secretary: query.scope = .doctors(principal.user.associatedDoctors)
         case .doctor: query.scope = .doctor(principal.id)
         case .patient: query.scope = .payer(principal.id)
         case .guest: throw DomainError.forbidden("Guests have no payments.")
@@ -249,10 +250,13 @@ public struct PaymentService: Sendable {
         }
     }
 
+    /// The payer, admins, and the doctor of the appointment or his secretaries.
     private func canSee(_ payment: Payment, _ principal: Principal) async throws -> Bool {
-        if principal.role.isStaff || payment.userId == principal.id { return true }
-        guard principal.role == .doctor, let appointment = try await self.appointmentStore.find(id: payment.appointmentId) else { return false }
-        return appointment.doctorId == principal.id
+        if principal.role.isAdmin || payment.userId == principal.id { return true }
+        guard principal.role == .doctor || principal.role == .secretary,
+              let appointment = try await self.appointmentStore.find(id: payment.appointmentId)
+        else { return false }
+        return AccessPolicy.manages(doctorId: appointment.doctorId, principal)
     }
 
     /// Saves a provider outcome; the appointment follows a success or a failure.

@@ -35,8 +35,8 @@ public protocol AppointmentRepository: Sendable {
     func delete(id: UUID) async throws -> Bool
     /// Slot-holding appointments of a doctor on a date.
     func booked(doctorId: UUID, date: LocalDate) async throws -> [Appointment]
-    /// True when the patient has (or had) an appointment with one of the doctors.
-    func hasRelationship(patientId: UUID, doctorIds: [UUID]) async throws -> Bool
+    /// True when the patient has (or had) an appointment in one of `statuses` with one of the doctors.
+    func hasRelationship(patientId: UUID, doctorIds: [UUID], statuses: [AppointmentStatus]) async throws -> Bool
     /// Appointments in the given statuses starting between `from` and `to`.
     func starting(from: Date, to: Date, statuses: [AppointmentStatus]) async throws -> [Appointment]
 }

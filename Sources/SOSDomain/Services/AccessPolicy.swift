@@ -43,14 +43,15 @@ public enum AccessPolicy {
     public static func recordScope(_ principal: Principal) -> RecordScope? {
         switch principal.role {
         case .admin, .superadmin: .all
-        case .secretary: .careTeam(doctorIds: principal.user.associatedDoctors)
+        case .secretary: .writtenBy(doctorIds: principal.user.associatedDoctors)
         case .doctor: .careTeam(doctorIds: [principal.id])
         case .patient: .sharedWithPatient(principal.id)
         case .guest: nil
         }
     }
 
-    /// Whether the caller may read one record. Care-team access needs an appointment between patient and doctor.
+    /// Whether the caller may read one record. A doctor reads records he wrote, and those of patients he has a paid
+    /// (or later) appointment with; a secretary reads those her doctors wrote.
     public static func canRead(_ record: MedicalRecord, _ principal: Principal, appointments: any AppointmentRepository) async throws -> Bool {
         switch Self.recordScope(principal) {
         case .none:
@@ -61,7 +62,9 @@ public enum AccessPolicy {
             return record.patientId == patientId && record.isSharedWithPatient
         case .careTeam(let doctorIds):
             if doctorIds.contains(record.doctorId) { return true }
-            return try await appointments.hasRelationship(patientId: record.patientId, doctorIds: doctorIds)
+            return try await appointments.hasRelationship(patientId: record.patientId, doctorIds: doctorIds, statuses: AppointmentStatus.careStatuses)
+        case .writtenBy(let doctorIds):
+            return doctorIds.contains(record.doctorId)
         }
     }
 

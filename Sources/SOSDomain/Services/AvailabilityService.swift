@@ -62,8 +62,11 @@ public struct AvailabilityService: Sendable {
         if let start = query.startDate, let end = query.endDate, end < start {
             throw DomainError.invalid("'endDate' must not be before 'startDate'.")
         }
+        var query = query
         if let doctorId = query.doctorId {
             _ = try await self.visibleDoctor(principal, doctorId)
+        } else if !DoctorService.seesHidden(principal) {
+            query.listedDoctorsOnly = true
         }
         return try await self.availabilities.list(query)
     }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Calendar subscriptions: each user gets an unguessable feed token; the feed lists the appointments they
-/// could see through the API (from 90 days ago on), for Google/Apple calendar subscription.
+/// Calendar subscriptions: each user gets an unguessable feed token; the feed lists their own appointments (as
+/// patient or doctor; a secretary's doctors'), from 90 days ago on, for Google/Apple calendar subscription. A
+/// feed URL is a bearer secret that calendar services keep, so an admin's feed never lists the whole clinic.
 public struct CalendarService: Sendable {
     let tokens: any CalendarTokenRepository
     let users: any UserRepository
@@ -33,8 +34,13 @@ public struct CalendarService: Sendable {
         else {
             throw DomainError.notFound("Unknown calendar token. Get your feed URL from GET /api/v1/calendar/token.")
         }
-        let principal = Principal(user: user, tokenKey: "calendar-feed", tokenExpiresAt: self.now())
-        guard let scope = AccessPolicy.appointmentScope(principal) else { return (user, []) }
+        let scope: AppointmentScope
+        switch user.role {
+        case .patient: scope = .patient(user.id)
+        case .doctor: scope = .doctor(user.id)
+        case .secretary: scope = .doctors(user.associatedDoctors)
+        case .admin, .superadmin, .guest: return (user, [])
+        }
         let today = LocalDate.today(in: TimeZone(identifier: "UTC")!, now: self.now())
         var items: [AppointmentDetails] = []
         var page = 1

@@ -122,6 +122,10 @@ public struct DoctorService: Sendable {
         if let rawEmail = input.email {
             let email = try Validate.email(rawEmail)
             if email != user.email {
+                // step: an email is how an account signs in and is claimed; like PUT /users/me, only an admin changes it
+                guard principal.role.isAdmin else {
+                    throw DomainError.forbidden("Only an administrator can change a doctor's email (PUT /api/v1/users/:id).")
+                }
                 if try await self.users.find(email: email) != nil {
                     throw DomainError.conflict("An account with email \(email) already exists.")
                 }

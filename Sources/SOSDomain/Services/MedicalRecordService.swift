@@ -117,7 +117,7 @@ public struct MedicalRecordService: Sendable {
             throw DomainError.notFound("No patient with id \(patientId.uuidString.lowercased()).")
         }
         if !principal.role.isAdmin {
-            guard try await self.appointments.hasRelationship(patientId: patientId, doctorIds: [doctorId]) else {
+            guard try await self.appointments.hasRelationship(patientId: patientId, doctorIds: [doctorId], statuses: AppointmentStatus.notCancelled) else {
                 throw DomainError.forbidden("The doctor has no appointment with this patient.")
             }
         }
@@ -192,7 +192,9 @@ public struct MedicalRecordService: Sendable {
 
     public func attachments(_ principal: Principal, recordId: UUID) async throws -> [RecordAttachment] {
         _ = try await self.readable(principal, recordId)
-        return try await self.records.attachments(recordId: recordId)
+        let attachments = try await self.records.attachments(recordId: recordId)
+        try await self.records.audit([self.entry(recordId, principal, .read, "attachments")])
+        return attachments
     }
 
     public func attach(_ principal: Principal, recordId: UUID, file: UploadedFile) async throws -> RecordAttachment {

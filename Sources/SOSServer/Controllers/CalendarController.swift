@@ -51,8 +51,8 @@ enum ICalendar {
                 case .pendingPayment: "TENTATIVE"
                 default: "CONFIRMED"
                 }
-            var description = "\(appointment.consultationType.rawValue.capitalized) consultation (\(appointment.status.rawValue))."
-            if !appointment.symptoms.isEmpty { description += " Symptoms: \(appointment.symptoms.joined(separator: ", "))." }
+            // step: no symptoms or notes: calendar services store the feed, and its URL is a bearer secret
+            let description = "\(appointment.consultationType.rawValue.capitalized) consultation (\(appointment.status.rawValue))."
             lines += [
                 "BEGIN:VEVENT",
                 "UID:\(appointment.id.apiString)@sos-tourist-doctor",

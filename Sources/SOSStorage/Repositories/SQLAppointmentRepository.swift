@@ -139,12 +139,12 @@ public struct SQLAppointmentRepository: AppointmentRepository {
         }
     }
 
-    public func hasRelationship(patientId: UUID, doctorIds: [UUID]) async throws -> Bool {
-        guard !doctorIds.isEmpty else { return false }
+    public func hasRelationship(patientId: UUID, doctorIds: [UUID], statuses: [AppointmentStatus]) async throws -> Bool {
+        guard !doctorIds.isEmpty, !statuses.isEmpty else { return false }
         return try await self.database.read { sql in
             try await sql.raw("""
                 SELECT 1 AS found FROM appointments WHERE patient_id = \(bind: patientId) AND doctor_id IN (\(binds: doctorIds))
-                AND status <> 'cancelled' LIMIT 1
+                AND status IN (\(binds: statuses.map(\.rawValue))) LIMIT 1
                 """).first() != nil
         }
     }

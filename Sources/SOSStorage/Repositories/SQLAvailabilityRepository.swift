@@ -60,6 +60,12 @@ public struct SQLAvailabilityRepository: AvailabilityRepository {
             if let doctorIds = query.doctorIds {
                 filter += doctorIds.isEmpty ? " AND 1 = 0" : " AND doctor_id IN (\(binds: doctorIds))"
             }
+            if query.listedDoctorsOnly {
+                filter += """
+                     AND doctor_id IN (SELECT u.id FROM users u JOIN doctor_profiles dp ON dp.user_id = u.id
+                     WHERE dp.is_listed = TRUE AND u.status = 'active')
+                    """
+            }
             if let end = query.endDate { filter += " AND start_date <= \(bind: end.description)" }
             if let start = query.startDate {
                 filter += """

@@ -10,7 +10,13 @@ public struct SQLDashboardRepository: DashboardRepository {
         self.database = database
     }
 
-    public func stats() async throws -> DashboardStats {
+    /// ` AND <column> IN (…)` for a secretary's doctors (never true for none); nothing for the whole clinic.
+    static func only(_ column: String, _ doctors: [UUID]?) -> SQLQueryString {
+        guard let doctors else { return "" }
+        return doctors.isEmpty ? " AND 1 = 0" : " AND \(unsafeRaw: column) IN (\(binds: doctors))"
+    }
+
+    public func stats(doctors: [UUID]?) async throws -> DashboardStats {
         try await self.database.read { sql in
             var stats = DashboardStats()
             for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM users GROUP BY status").all() {
@@ -31,7 +37,7 @@ public struct SQLDashboardRepository: DashboardRepository {
                 stats.doctors.listed = try row.value("listed")
                 stats.doctors.unlisted = stats.doctors.total - stats.doctors.listed
             }
-            for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM appointments GROUP BY status").all() {
+            for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM appointments WHERE 1 = 1\(Self.only("doctor_id", doctors)) GROUP BY status").all() {
                 let n = try row.value("n", as: Int.self)
                 stats.appointments.total += n
                 switch AppointmentStatus(rawValue: try row.value("status", as: String.self)) {
@@ -43,7 +49,8 @@ public struct SQLDashboardRepository: DashboardRepository {
                 }
             }
             for row in try await sql.raw("""
-                SELECT status, currency, COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor - refunded_minor), 0) AS BIGINT) AS kept FROM payments GROUP BY status, currency
+                SELECT y.status, y.currency, COUNT(*) AS n, CAST(COALESCE(SUM(y.amount_minor - y.refunded_minor), 0) AS BIGINT) AS kept
+                FROM payments y JOIN appointments a ON a.id = y.appointment_id WHERE 1 = 1\(Self.only("a.doctor_id", doctors)) GROUP BY y.status, y.currency
                 """).all() {
                 let n = try row.value("n", as: Int.self)
                 let currency = try Currency(try row.value("currency", as: String.self))
@@ -64,6 +71,7 @@ public struct SQLDashboardRepository: DashboardRepository {
             }
             if let row = try await sql.raw("""
                 SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN is_shared_with_patient = TRUE THEN 1 ELSE 0 END), 0) AS shared FROM medical_records
+                WHERE 1 = 1\(Self.only("doctor_id", doctors))
                 """).first() {
                 stats.records.total = try row.value("total")
                 stats.records.shared = try row.value("shared")
@@ -73,40 +81,47 @@ public struct SQLDashboardRepository: DashboardRepository {
         }
     }
 
-    public func recent(limit: Int) async throws -> RecentActivity {
+    public func recent(limit: Int, doctors: [UUID]?) async throws -> RecentActivity {
         try await self.database.read { sql in
+            // step: a secretary sees her doctors and their patients, not every new account
+            let people: SQLQueryString = doctors.map { ids in
+                ids.isEmpty ? " AND 1 = 0" : " AND (id IN (\(binds: ids)) OR id IN (SELECT patient_id FROM appointments WHERE doctor_id IN (\(binds: ids))))"
+            } ?? ""
             let users = try await sql.raw("""
-                SELECT \(unsafeRaw: SQLUserRepository.columns) FROM users ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)
+                SELECT \(unsafeRaw: SQLUserRepository.columns) FROM users WHERE 1 = 1\(people) ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)
                 """).all().map(SQLUserRepository.user(from:))
             let appointments = try await sql.raw("""
-                \(unsafeRaw: SQLAppointmentRepository.detailsSelect) ORDER BY a.created_at DESC, a.id DESC LIMIT \(bind: limit)
+                \(unsafeRaw: SQLAppointmentRepository.detailsSelect) WHERE 1 = 1\(Self.only("a.doctor_id", doctors))
+                ORDER BY a.created_at DESC, a.id DESC LIMIT \(bind: limit)
                 """).all().map(SQLAppointmentRepository.details(from:))
             let payments = try await sql.raw("""
-                \(unsafeRaw: SQLPaymentRepository.detailsSelect) ORDER BY y.created_at DESC, y.id DESC LIMIT \(bind: limit)
+                \(unsafeRaw: SQLPaymentRepository.detailsSelect) WHERE 1 = 1\(Self.only("a.doctor_id", doctors))
+                ORDER BY y.created_at DESC, y.id DESC LIMIT \(bind: limit)
                 """).all().map(SQLPaymentRepository.details(from:))
             return RecentActivity(users: users, appointments: appointments, payments: payments)
         }
     }
 
-    public func paymentAggregates(period: AnalyticsPeriod, start: LocalDate, end: LocalDate) async throws -> [PaymentAggregate] {
+    public func paymentAggregates(period: AnalyticsPeriod, start: LocalDate, end: LocalDate, doctors: [UUID]?) async throws -> [PaymentAggregate] {
         let from = WallClock.instant(start, LocalTime(seconds: 0)!, in: TimeZone(identifier: "UTC")!)
         let until = WallClock.instant(end.adding(days: 1), LocalTime(seconds: 0)!, in: TimeZone(identifier: "UTC")!)
         let bucket: String =
             switch (self.database.kind, period) {
-            case (.sqlite, .day): "strftime('%Y-%m-%d', created_at, 'unixepoch')"
-            case (.sqlite, .week): "date(created_at, 'unixepoch', '-6 days', 'weekday 1')"
-            case (.sqlite, .month): "strftime('%Y-%m', created_at, 'unixepoch')"
-            case (.sqlite, .year): "strftime('%Y', created_at, 'unixepoch')"
-            case (.postgres, .day): "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-            case (.postgres, .week): "to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
-            case (.postgres, .month): "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM')"
-            case (.postgres, .year): "to_char(created_at AT TIME ZONE 'UTC', 'YYYY')"
+            case (.sqlite, .day): "strftime('%Y-%m-%d', y.created_at, 'unixepoch')"
+            case (.sqlite, .week): "date(y.created_at, 'unixepoch', '-6 days', 'weekday 1')"
+            case (.sqlite, .month): "strftime('%Y-%m', y.created_at, 'unixepoch')"
+            case (.sqlite, .year): "strftime('%Y', y.created_at, 'unixepoch')"
+            case (.postgres, .day): "to_char(y.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+            case (.postgres, .week): "to_char(date_trunc('week', y.created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
+            case (.postgres, .month): "to_char(y.created_at AT TIME ZONE 'UTC', 'YYYY-MM')"
+            case (.postgres, .year): "to_char(y.created_at AT TIME ZONE 'UTC', 'YYYY')"
             }
         return try await self.database.read { sql in
             try await sql.raw("""
-                SELECT \(unsafeRaw: bucket) AS bucket, currency, status, COUNT(*) AS n, CAST(SUM(amount_minor) AS BIGINT) AS total
-                FROM payments WHERE created_at >= \(bind: from) AND created_at < \(bind: until)
-                GROUP BY 1, currency, status ORDER BY 1, currency, status
+                SELECT \(unsafeRaw: bucket) AS bucket, y.currency AS currency, y.status AS status, COUNT(*) AS n, CAST(SUM(y.amount_minor) AS BIGINT) AS total
+                FROM payments y JOIN appointments a ON a.id = y.appointment_id
+                WHERE y.created_at >= \(bind: from) AND y.created_at < \(bind: until)\(Self.only("a.doctor_id", doctors))
+                GROUP BY 1, y.currency, y.status ORDER BY 1, y.currency, y.status
                 """).all().map { row in
                 PaymentAggregate(
                     bucket: try row.value("bucket"), currency: try Currency(try row.value("currency", as: String.self)),

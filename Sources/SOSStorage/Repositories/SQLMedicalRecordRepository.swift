@@ -85,9 +85,11 @@ public struct SQLMedicalRecordRepository: MedicalRecordRepository {
                 } else {
                     filter += """
                          AND (r.doctor_id IN (\(binds: doctorIds)) OR EXISTS (SELECT 1 FROM appointments x WHERE x.patient_id = r.patient_id
-                         AND x.doctor_id IN (\(binds: doctorIds)) AND x.status <> 'cancelled'))
+                         AND x.doctor_id IN (\(binds: doctorIds)) AND x.status IN (\(binds: AppointmentStatus.careStatuses.map(\.rawValue)))))
                         """
                 }
+            case .writtenBy(let doctorIds):
+                filter += doctorIds.isEmpty ? " AND 1 = 0" : " AND r.doctor_id IN (\(binds: doctorIds))"
             }
             if let patientId = query.patientId { filter += " AND r.patient_id = \(bind: patientId)" }
             if let doctorId = query.doctorId { filter += " AND r.doctor_id = \(bind: doctorId)" }
