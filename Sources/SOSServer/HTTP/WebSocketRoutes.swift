@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
-import HummingbirdWSCompression
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -94,13 +93,14 @@ enum WebSocketRoutes {
     }
 
     /// RFC 6455 with permessage-deflate (RFC 7692) when the client offers it, UTF-8 validated, pings every 30 s.
-    /// Every message is compressed once deflate is negotiated, even tiny ones: RFC 7692 allows sending small ones
-    /// uncompressed, but some clients mishandle uncompressed text frames in a compressed session (kosoku, the
-    /// Autobahn runner, errors on them), and the cost is a few microseconds.
+    /// Deflate keeps no zlib state on idle sockets (`LazyDeflateBuilder`: no context takeover either way, a stream
+    /// per message). Every message is compressed once deflate is negotiated, even tiny ones: RFC 7692 allows
+    /// sending small ones uncompressed, but some clients mishandle uncompressed text frames in a compressed
+    /// session (kosoku, the Autobahn runner, errors on them), and the cost is a few microseconds.
     static func configuration(maxMessageBytes: Int) -> WebSocketServerConfiguration {
         WebSocketServerConfiguration(
             maxFrameSize: maxMessageBytes,
-            extensions: [.perMessageDeflate(clientMaxWindow: 9, clientNoContextTakeover: true, serverMaxWindow: 9, serverNoContextTakeover: true, memoryLevel: 1, maxDecompressedFrameSize: maxMessageBytes, minFrameSizeToCompress: 0)],
+            extensions: [.lazyDeflate(maxWindow: 9, memoryLevel: 1, maxDecompressedMessageSize: maxMessageBytes)],
             autoPing: .enabled(timePeriod: .seconds(30)),
             closeTimeout: .seconds(10),
             validateUTF8: true
