@@ -157,13 +157,18 @@ struct HubConnectionTests {
         }
     }
 
-    @Test("A message above the size limit closes the socket with 1009")
+    @Test("A message above the size limit closes the socket with 1009, compressed ones too (no inflating bombs)")
     func messageTooBig() async throws {
         try await withHub(configure: { $0.hub.maxMessageBytes = 2048 }) { client, port, _ in
             let token = try await client.adminToken()
             let socket = try await HubClient.connect(port: port, token: token)
             socket.send("chat.send", ["to": UUID().uuidString, "content": String(repeating: "x", count: 4096)])
             #expect(try await socket.closed()?.closeCode == .messageTooLarge)
+            // 1 MB of one letter deflates to about a kilobyte: the server stops inflating at the limit
+            let compressed = try await HubClient.connect(port: port, token: token, deflate: true)
+            #expect(try await compressed.call("ping")["type"]?.string == "pong", "small compressed messages pass")
+            compressed.send("chat.send", ["to": UUID().uuidString, "content": String(repeating: "x", count: 1 << 20)])
+            #expect(try await compressed.closed()?.closeCode == .messageTooLarge)
         }
     }
 

@@ -97,9 +97,13 @@ struct LazyDeflate: WebSocketExtension {
                 data.writeBytes([0, 0, 255, 255])
             }
             do {
+                // step: inflate no further than the message limit allows (a small frame can inflate enormously)
                 frame.data = try data.decompressStream(
-                    with: stream, maxSize: self.maxMessageSize - self.messageBytes, allocator: ByteBufferAllocator()
+                    with: stream, maxSize: max(1, self.maxMessageSize - self.messageBytes), allocator: ByteBufferAllocator()
                 )
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                self.finish()
+                throw NIOWebSocketError.invalidFrameLength  // closes with 1009, like an uncompressed message over the limit
             } catch {
                 self.finish()
                 throw error
