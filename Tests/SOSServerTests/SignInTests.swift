@@ -384,15 +384,15 @@ enum SQLSignInRepositoryProbe {
 @Suite("Sign-in with Google, Facebook and Instagram (OAuth 2.0)")
 struct SocialSignInTests {
     /// Starts a sign-in and returns the authorization URL's query.
-    func start(_ client: some TestClientProtocol, _ provider: String) async throws -> [String: String] {
-        let started = try await client.request(.get, "/api/v1/auth/\(provider)")
+    func start(_ client: some TestClientProtocol, _ provider: String, clientState: String? = nil) async throws -> [String: String] {
+        let started = try await client.request(.get, "/api/v1/auth/\(provider)" + (clientState.map { "?client_state=\($0)" } ?? ""))
         #expect(started.status == .ok, "\(started.text)")
         #expect(started.json.keys == ["message", "auth_url"])
         return queryItems(started.json["auth_url"]?.string)
     }
 
-    func callback(_ client: some TestClientProtocol, _ provider: String, code: String, state: String) async throws -> TestResponse {
-        let query = "code=\(FormEncoding.escape(code))&state=\(FormEncoding.escape(state))"
+    func callback(_ client: some TestClientProtocol, _ provider: String, code: String, state: String, clientState: String? = nil) async throws -> TestResponse {
+        let query = "code=\(FormEncoding.escape(code))&state=\(FormEncoding.escape(state))" + (clientState.map { "&client_state=\($0)" } ?? "")
         return try await client.request(.get, "/api/v1/auth/\(provider)/callback?\(query)")
     }
 
@@ -532,6 +532,33 @@ struct SocialSignInTests {
                 #expect(igSession.json["user"]?["name"]?.string == "wanderer")
                 #expect(igSession.json["user"]?["role"]?.string == "patient")
                 #expect(try await client.request(.get, "/api/v1/auth/me", token: igSession.json["access_token"]?.string).status == .ok)
+            }
+        }
+    }
+
+    @Test("client_state ties a sign-in to the client that started it: a handed-over callback link signs nobody in")
+    func clientState() async throws {
+        try await FakeProviders.run { base, fake in
+            try await withApp(configure: signInConfiguration(base)) { client, _ in
+                let mine = "my-own-random-value-0123456789abcdef"
+                // the attacker starts with his own value (or none) and hands the callback to a victim whose client brings hers
+                let attacker = try await self.start(client, "google", clientState: "attackers-value-0123456789abcdef")
+                fake.grant(code: "a1", profile: ["sub": "g-attacker"], emailVerified: true, challenge: attacker["code_challenge"])
+                expectError(try await self.callback(client, "google", code: "a1", state: attacker["state"] ?? "", clientState: mine), .badRequest,
+                            detailsContain: "client_state")
+                let bare = try await self.start(client, "google")
+                fake.grant(code: "a2", profile: ["sub": "g-attacker"], emailVerified: true, challenge: bare["code_challenge"])
+                expectError(try await self.callback(client, "google", code: "a2", state: bare["state"] ?? "", clientState: mine), .badRequest,
+                            detailsContain: "client_state")
+                // started with a value, the callback needs it
+                let own = try await self.start(client, "google", clientState: mine)
+                fake.grant(code: "m1", profile: ["sub": "g-me"], emailVerified: true, challenge: own["code_challenge"])
+                expectError(try await self.callback(client, "google", code: "m1", state: own["state"] ?? ""), .badRequest, detailsContain: "client_state")
+                let again = try await self.start(client, "google", clientState: mine)
+                fake.grant(code: "m2", profile: ["sub": "g-me", "name": "Me"], emailVerified: true, challenge: again["code_challenge"])
+                let signedIn = try await self.callback(client, "google", code: "m2", state: again["state"] ?? "", clientState: mine)
+                #expect(signedIn.status == .ok, "\(signedIn.text)")
+                expectError(try await client.request(.get, "/api/v1/auth/google?client_state=short"), .badRequest, detailsContain: "16 to 256")
             }
         }
     }

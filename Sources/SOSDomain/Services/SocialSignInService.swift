@@ -49,12 +49,15 @@ public struct OAuthPending: Sendable, Equatable {
     public var provider: SocialProvider
     public var codeVerifier: String?
     public var expiresAt: Date
+    /// The signed `client_state` given at the start, if any; the callback must bring the same one.
+    public var clientBinding: String?
 
-    public init(id: String, provider: SocialProvider, codeVerifier: String?, expiresAt: Date) {
+    public init(id: String, provider: SocialProvider, codeVerifier: String?, expiresAt: Date, clientBinding: String? = nil) {
         self.id = id
         self.provider = provider
         self.codeVerifier = codeVerifier
         self.expiresAt = expiresAt
+        self.clientBinding = clientBinding
     }
 }
 
@@ -117,18 +120,37 @@ public struct SocialSignInService: Sendable {
     }
 
     /// Starts a sign-in: the provider URL with a fresh signed state (and PKCE challenge).
-    public func start(_ provider: SocialProvider) async throws -> String {
+    ///
+    /// `clientState` (optional) ties the sign-in to the client that starts it: a random value the client keeps
+    /// (e.g. in session storage) and brings back to the callback. Without it, someone could start a sign-in with
+    /// their own provider account and hand the callback link to a victim, who would then be signed in to the
+    /// attacker's account (login CSRF). A client that always sends it, and ignores callbacks it did not start, is
+    /// safe from that.
+    public func start(_ provider: SocialProvider, clientState: String? = nil) async throws -> String {
         let client = try self.client(provider)
+        let binding = try clientState.map { try self.binding(provider, $0) }
         let id = self.signer.randomId()
         let expiresAt = self.now().addingTimeInterval(self.stateLifetime)
         let pkce = client.supportsPKCE ? self.signer.pkcePair() : nil
-        try await self.accounts.savePending(OAuthPending(id: id, provider: provider, codeVerifier: pkce?.verifier, expiresAt: expiresAt))
+        try await self.accounts.savePending(OAuthPending(
+            id: id, provider: provider, codeVerifier: pkce?.verifier, expiresAt: expiresAt, clientBinding: binding
+        ))
         let state = self.signer.sign("\(provider.rawValue).\(id).\(Int(expiresAt.timeIntervalSince1970))")
         return client.authorizationURL(state: state, codeChallenge: pkce?.challenge)
     }
 
+    /// The stored form of a `client_state`: signed with the server key, so the database never holds the raw value.
+    private func binding(_ provider: SocialProvider, _ clientState: String) throws -> String {
+        guard (16...256).contains(clientState.count),
+              clientState.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.~".contains($0)) })
+        else {
+            throw DomainError.invalid("'client_state' must be 16 to 256 URL-safe characters (letters, digits, - _ . ~), e.g. 32 random bytes in base64url.")
+        }
+        return String(self.signer.sign("client-state.\(provider.rawValue).\(clientState)").split(separator: ".").last ?? "")
+    }
+
     /// Completes a sign-in from the provider's redirect.
-    public func finish(_ provider: SocialProvider, code: String?, state: String?, error: String?) async throws -> AuthSession {
+    public func finish(_ provider: SocialProvider, code: String?, state: String?, error: String?, clientState: String? = nil) async throws -> AuthSession {
         let client = try self.client(provider)
         if let error {
             throw DomainError.invalid("\(provider.displayName) did not sign you in ('\(error.prefix(60))'). Start again from /api/v1/auth/\(provider.rawValue).")
@@ -147,6 +169,13 @@ public struct SocialSignInService: Sendable {
         }
         guard let pending = try await self.accounts.takePending(id: String(parts[1])), pending.provider == provider else {
             throw DomainError.invalid("This sign-in was already completed ('state' is single use). Start again from /api/v1/auth/\(provider.rawValue).")
+        }
+        // step: a sign-in started with a client_state completes only with it, and one started without it refuses one
+        // (a client that brings its own value did not start this sign-in)
+        guard pending.clientBinding == (try clientState.map { try self.binding(provider, $0) }) else {
+            throw DomainError.invalid(
+                "This sign-in was not started by this client ('client_state' does not match). Start again from /api/v1/auth/\(provider.rawValue)."
+            )
         }
         let profile = try await client.profile(code: code, codeVerifier: pending.codeVerifier)
         let user = try await self.user(for: profile, provider: provider)

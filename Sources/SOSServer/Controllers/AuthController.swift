@@ -23,7 +23,7 @@ struct AuthController {
         group.post("whatsapp/send-otp") { request, context in try await self.sendCode(.whatsapp, request, context) }
         group.post("whatsapp/verify-otp") { request, context in try await self.verifyCode(.whatsapp, request, context) }
         for provider in SocialProvider.allCases {
-            group.get(RouterPath(provider.rawValue)) { _, _ in try await self.startSocial(provider) }
+            group.get(RouterPath(provider.rawValue)) { request, _ in try await self.startSocial(provider, request) }
             group.get(RouterPath("\(provider.rawValue)/callback")) { request, _ in try await self.finishSocial(provider, request) }
         }
     }
@@ -82,13 +82,16 @@ struct AuthController {
         let auth_url: String
     }
 
-    @Sendable func startSocial(_ provider: SocialProvider) async throws -> SocialStart {
-        SocialStart(message: "Open auth_url to sign in with \(provider.displayName).", auth_url: try await self.social.start(provider))
+    @Sendable func startSocial(_ provider: SocialProvider, _ request: Request) async throws -> SocialStart {
+        let url = try await self.social.start(provider, clientState: QueryParameters(request).values["client_state"])
+        return SocialStart(message: "Open auth_url to sign in with \(provider.displayName).", auth_url: url)
     }
 
     @Sendable func finishSocial(_ provider: SocialProvider, _ request: Request) async throws -> AuthPayload {
         let query = QueryParameters(request)
-        let session = try await self.social.finish(provider, code: query.string("code"), state: query.string("state"), error: query.string("error"))
+        let session = try await self.social.finish(
+            provider, code: query.string("code"), state: query.string("state"), error: query.string("error"), clientState: query.values["client_state"]
+        )
         return AuthPayload(message: "Login successful", session: session)
     }
 

@@ -33,6 +33,7 @@ extension Migration {
         .m004Realtime,
         .m005SignIn,
         .m006OutboxExpiry,
+        .m007OAuthBinding,
     ]
 }
 

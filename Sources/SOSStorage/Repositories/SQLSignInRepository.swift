@@ -67,17 +67,21 @@ public struct SQLSignInRepository: OTPRepository, SocialAccountRepository {
         try await self.database.write { sql in
             try await sql.raw("DELETE FROM oauth_pending WHERE expires_at < \(bind: Date().addingTimeInterval(-3600))").run()
             try await sql.raw("""
-                INSERT INTO oauth_pending (id, provider, code_verifier, expires_at)
-                VALUES (\(bind: pending.id), \(bind: pending.provider.rawValue), \(bind: pending.codeVerifier), \(bind: pending.expiresAt))
+                INSERT INTO oauth_pending (id, provider, code_verifier, expires_at, client_binding)
+                VALUES (\(bind: pending.id), \(bind: pending.provider.rawValue), \(bind: pending.codeVerifier), \(bind: pending.expiresAt),
+                    \(bind: pending.clientBinding))
                 """).run()
         }
     }
 
     public func takePending(id: String) async throws -> OAuthPending? {
         try await self.database.write { sql in
-            try await sql.raw("DELETE FROM oauth_pending WHERE id = \(bind: id) RETURNING provider, code_verifier, expires_at").first().flatMap { row in
+            try await sql.raw("""
+                DELETE FROM oauth_pending WHERE id = \(bind: id) RETURNING provider, code_verifier, expires_at, client_binding
+                """).first().flatMap { row in
                 guard let provider = SocialProvider(rawValue: try row.value("provider")) else { return nil }
-                return OAuthPending(id: id, provider: provider, codeVerifier: try row.optional("code_verifier"), expiresAt: try row.value("expires_at"))
+                return OAuthPending(id: id, provider: provider, codeVerifier: try row.optional("code_verifier"), expiresAt: try row.value("expires_at"),
+                                    clientBinding: try row.optional("client_binding"))
             }
         }
     }
