@@ -110,11 +110,13 @@ run_schemathesis() {
   start_server "$1"
   local token
   token=$(admin_token)
+  # step: one worker: with two, Hypothesis's lambda-source parsing raced in CPython 3.11's ast module
+  # ("AST constructor recursion depth mismatch") and failed a run at random; one worker takes about a minute
   "$VENV/bin/schemathesis" --config-file "$ROOT/Tests/e2e/schemathesis.toml" run "$ROOT/protocol/openapi.yaml" --url "$SERVER_URL" \
     --header "Authorization: Bearer $token" \
     --exclude-path /api/v1/auth/logout --exclude-path /api/v1/ws \
     --max-examples "${SCHEMATHESIS_EXAMPLES:-40}" --seed "${SCHEMATHESIS_SEED:-1}" --no-color \
-    --checks all --workers 2 \
+    --checks all --workers 1 \
     || { echo "--- server log ---"; tail -50 "$SERVER_DATA/server.log"; return 1; }
   if grep -q "Unhandled error" "$SERVER_DATA/server.log"; then
     grep "Unhandled error" "$SERVER_DATA/server.log" | head; echo "the server logged unhandled errors" >&2; return 1
