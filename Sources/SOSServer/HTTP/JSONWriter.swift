@@ -20,37 +20,7 @@ struct JSONWriter {
     }
 
     mutating func string(_ text: String) {
-        self.bytes.append(0x22)
-        var text = text
-        text.withUTF8 { utf8 in
-            var start = 0
-            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
-                self.escape(byte)
-                start = index + 1
-            }
-            self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
-        }
-        self.bytes.append(0x22)
-    }
-
-    private mutating func escape(_ byte: UInt8) {
-        switch byte {
-        case 0x22: self.raw("\\\"")
-        case 0x5C: self.raw("\\\\")
-        case 0x08: self.raw("\\b")
-        case 0x0C: self.raw("\\f")
-        case 0x0A: self.raw("\\n")
-        case 0x0D: self.raw("\\r")
-        case 0x09: self.raw("\\t")
-        default:
-            let hex: StaticString = "0123456789abcdef"
-            self.raw("\\u00")
-            hex.withUTF8Buffer { digits in
-                self.bytes.append(digits[Int(byte >> 4)])
-                self.bytes.append(digits[Int(byte & 0x0F)])
-            }
-        }
+        JSONText.appendQuoted(text, to: &self.bytes)
     }
 
     mutating func int(_ value: Int) {
