@@ -191,18 +191,18 @@ public struct SocialSignInService: Sendable {
             return user
         }
         let email = profile.email.flatMap { try? Validate.email($0).lowercased() }
-        if let email, profile.emailVerified, let existing = try await self.users.find(email: email) {
+        // step: only an email the provider vouches for counts (an unverified one would let anybody hold an address for its owner)
+        let verified = profile.emailVerified ? email : nil
+        if let verified, let existing = try await self.users.find(email: verified) {
             let claimed = try await self.claims.claimEmail(existing, now: now)
-            try await self.accounts.link(provider: provider, subject: profile.subject, userId: claimed.id, email: email, at: now)
+            try await self.accounts.link(provider: provider, subject: profile.subject, userId: claimed.id, email: verified, at: now)
             return claimed
         }
-        // step: a new patient; the email only when the provider vouches for it and no account uses it (an
-        // unverified one would let anybody hold an address for its owner)
-        let free: String? = if let email, profile.emailVerified, try await self.users.find(email: email) == nil { email } else { nil }
+        // step: a new patient, with the verified email (no account uses it, or it would have been claimed above)
         let name = profile.name.flatMap { try? Validate.name($0) } ?? email.map { String($0.split(separator: "@")[0]) } ?? "\(provider.displayName) user"
         let user = User(
-            email: free, name: name, role: .patient, status: .active,
-            profilePicture: profile.picture.flatMap { try? Validate.pictureURL($0) }, isEmailVerified: free != nil && profile.emailVerified,
+            email: verified, name: name, role: .patient, status: .active,
+            profilePicture: profile.picture.flatMap { try? Validate.pictureURL($0) }, isEmailVerified: verified != nil,
             createdAt: now, updatedAt: now
         )
         try await self.users.create(user, passwordHash: nil)
