@@ -166,7 +166,7 @@ public struct SQLAppointmentRepository: AppointmentRepository {
         case .all: break
         case .patient(let id): filter += " AND a.patient_id = \(bind: id)"
         case .doctor(let id): filter += " AND a.doctor_id = \(bind: id)"
-        case .doctors(let ids): filter += ids.isEmpty ? " AND 1 = 0" : " AND a.doctor_id IN (\(binds: ids))"
+        case .doctors(let ids): filter += .andIn("a.doctor_id", ids)
         }
         if let status = query.status { filter += " AND a.status = \(bind: status.rawValue)" }
         if let doctorId = query.doctorId { filter += " AND a.doctor_id = \(bind: doctorId)" }

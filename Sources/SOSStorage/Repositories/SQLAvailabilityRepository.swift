@@ -58,7 +58,7 @@ public struct SQLAvailabilityRepository: AvailabilityRepository {
             var filter: SQLQueryString = "WHERE 1 = 1"
             if let doctorId = query.doctorId { filter += " AND doctor_id = \(bind: doctorId)" }
             if let doctorIds = query.doctorIds {
-                filter += doctorIds.isEmpty ? " AND 1 = 0" : " AND doctor_id IN (\(binds: doctorIds))"
+                filter += .andIn("doctor_id", doctorIds)
             }
             if query.listedDoctorsOnly {
                 filter += """

@@ -10,10 +10,9 @@ public struct SQLDashboardRepository: DashboardRepository {
         self.database = database
     }
 
-    /// ` AND <column> IN (…)` for a secretary's doctors (never true for none); nothing for the whole clinic.
+    /// ` AND <column> IN (…)` for a secretary's doctors; nothing for the whole clinic.
     static func only(_ column: String, _ doctors: [UUID]?) -> SQLQueryString {
-        guard let doctors else { return "" }
-        return doctors.isEmpty ? " AND 1 = 0" : " AND \(unsafeRaw: column) IN (\(binds: doctors))"
+        doctors.map { .andIn(column, $0) } ?? ""
     }
 
     public func stats(doctors: [UUID]?) async throws -> DashboardStats {

@@ -89,7 +89,7 @@ public struct SQLMedicalRecordRepository: MedicalRecordRepository {
                         """
                 }
             case .writtenBy(let doctorIds):
-                filter += doctorIds.isEmpty ? " AND 1 = 0" : " AND r.doctor_id IN (\(binds: doctorIds))"
+                filter += .andIn("r.doctor_id", doctorIds)
             }
             if let patientId = query.patientId { filter += " AND r.patient_id = \(bind: patientId)" }
             if let doctorId = query.doctorId { filter += " AND r.doctor_id = \(bind: doctorId)" }

@@ -85,7 +85,7 @@ public struct SQLPaymentRepository: PaymentRepository {
             case .all: break
             case .payer(let id): filter += " AND y.user_id = \(bind: id)"
             case .doctor(let id): filter += " AND a.doctor_id = \(bind: id)"
-            case .doctors(let ids): filter += ids.isEmpty ? " AND 1 = 0" : " AND a.doctor_id IN (\(binds: ids))"
+            case .doctors(let ids): filter += .andIn("a.doctor_id", ids)
             }
             if let status = query.status { filter += " AND y.status = \(bind: status.rawValue)" }
             if let userId = query.userId { filter += " AND y.user_id = \(bind: userId)" }

@@ -83,3 +83,11 @@ struct StorageError: Error, CustomStringConvertible {
         self.description = description
     }
 }
+
+extension SQLQueryString {
+    /// ` AND <column> IN (…)`; for no ids a condition that is never true (`IN ()` is not SQL).
+    /// `column` is a constant of the calling repository, never input.
+    static func andIn(_ column: String, _ ids: [UUID]) -> SQLQueryString {
+        ids.isEmpty ? " AND 1 = 0" : " AND \(unsafeRaw: column) IN (\(binds: ids))"
+    }
+}
