@@ -109,6 +109,8 @@ public struct OutboxDispatcher: Sendable {
     let now: @Sendable () -> Date
     /// The longest a provider call may take (the senders' HTTP timeout) plus a margin.
     static let sendTimeBound: TimeInterval = 16
+    /// Messages claimed per round; the lease covers sending them one after another.
+    public static let batchSize = 10
 
     public init(outbox: any OutboxRepository, senders: [OutboxMessage.Channel: any MessageSender], retryBase: TimeInterval = 5,
                 maxAttempts: Int = 12, redact: Bool = false, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -127,7 +129,7 @@ public struct OutboxDispatcher: Sendable {
 
     /// Sends what is due, one claimed batch of at most `limit`; returns how many messages went out.
     @discardableResult
-    public func deliverDue(logger: Logger, limit: Int = 10) async throws -> Int {
+    public func deliverDue(logger: Logger, limit: Int = Self.batchSize) async throws -> Int {
         let now = self.now()
         // step: the lease outlasts sending the whole batch one by one, so no other node claims a message meanwhile
         let lease = Double(limit) * Self.sendTimeBound + 30

@@ -43,7 +43,7 @@ extension AppServices {
             // outbox messages (codes, reminders) that are due, with retries and backoff on provider failures;
             // batch after batch until fewer than a batch are due
             PeriodicJob(name: "Outbox run", interval: configuration.outboxInterval, prepared: self.prepared, logger: logger) { [outbox] in
-                while try await outbox.deliverDue(logger: logger, limit: 10) == 10 {}
+                while try await outbox.deliverDue(logger: logger) == OutboxDispatcher.batchSize {}
             },
             // housekeeping: expired refresh tokens and revocations, old broker overflow rows
             PeriodicJob(name: "Token purge", interval: .seconds(3600), prepared: self.prepared, logger: logger) { [tokens, postgresBroker] in
