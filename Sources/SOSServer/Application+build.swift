@@ -267,15 +267,21 @@ func serverBuilder(_ configuration: ServerConfiguration, webSocketRouter: Router
 func buildRouter(_ services: AppServices, extraRoutes: (Router<AppRequestContext>) -> Void = { _ in }) -> Router<AppRequestContext> {
     let configuration = services.configuration
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: services.metrics))
     if !configuration.corsOrigins.isEmpty {
         router.add(middleware: CORSPolicyMiddleware(allowedOrigins: configuration.corsOrigins))
     }
     router.add(middleware: ErrorMiddleware(maxBodyBytes: configuration.maxBodyBytes))
+    router.add(middleware: WebClientMiddleware(
+        assetsDirectory: configuration.assetsDirectory, policy: ContentSecurityPolicy(stripe: configuration.stripePublishableKey != nil && configuration.stripeSecretKey != nil),
+        logger: services.logger
+    ))
 
     OperationsController(database: services.database, metrics: services.metrics, openAPI: loadOpenAPI(configuration)).addRoutes(to: router)
 
     let api = router.group("api/v1")
+    ClientConfigController(configuration, channels: Array(AppServices.messageSenders(configuration).keys)).addRoutes(to: api)
     let authController = AuthController(
         auth: services.auth, users: services.userService, otp: services.otp, social: services.social,
         otpLifetimeMinutes: Int((configuration.otpLifetime / 60).rounded(.up)), trustForwardedFor: configuration.trustForwardedFor
@@ -312,7 +318,8 @@ func buildRouter(_ services: AppServices, extraRoutes: (Router<AppRequestContext
     calendar.addRoutes(to: authenticated.group("calendar"))
     calendar.addPublicRoutes(to: api.group("calendar"))
     if configuration.mode == .development {
-        DevController(notifications: services.notificationStore).addRoutes(to: authenticated.group("dev"))
+        DevController(notifications: services.notificationStore, seedDemo: { try await DemoSeeder(services: services).seed(scale: 1) })
+            .addRoutes(to: authenticated.group("dev"))
     }
 
     extraRoutes(router)

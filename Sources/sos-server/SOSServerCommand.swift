@@ -29,6 +29,7 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (LOG_LEVEL).") var logLevel: String?
     // Providers. Secrets given as flags are visible to other local users in the process list: prefer the variables.
     @Option(name: .customLong("stripe-secret-key"), help: "Stripe secret key; enables the Stripe provider (STRIPE_SECRET_KEY).") var stripeSecretKey: String?
+    @Option(name: .customLong("stripe-publishable-key"), help: "Stripe publishable key for the browser's card form (STRIPE_PUBLISHABLE_KEY).") var stripePublishableKey: String?
     @Option(name: .customLong("stripe-webhook-secret"), help: "Stripe webhook signing secret (STRIPE_WEBHOOK_SECRET).") var stripeWebhookSecret: String?
     @Option(name: .customLong("stripe-api-base"), help: "Stripe API base URL (STRIPE_API_BASE).") var stripeAPIBase: String?
     @Option(name: .customLong("twilio-account-sid"), help: "Twilio account SID, for SMS and WhatsApp (TWILIO_ACCOUNT_SID).") var twilioAccountSid: String?
@@ -57,7 +58,8 @@ struct ConfigOptions: ParsableArguments {
             ("SOS_DB_SCHEMA", self.dbSchema), ("SOS_DATA_DIR", self.dataDir), ("JWT_SECRET", self.jwtSecret),
             ("SOS_TLS_CERT", self.tlsCert), ("SOS_TLS_KEY", self.tlsKey), ("CORS_ORIGINS", self.corsOrigins),
             ("SOS_ASSETS_DIR", self.assetsDir), ("LOG_LEVEL", self.logLevel),
-            ("STRIPE_SECRET_KEY", self.stripeSecretKey), ("STRIPE_WEBHOOK_SECRET", self.stripeWebhookSecret), ("STRIPE_API_BASE", self.stripeAPIBase),
+            ("STRIPE_SECRET_KEY", self.stripeSecretKey), ("STRIPE_WEBHOOK_SECRET", self.stripeWebhookSecret),
+            ("STRIPE_PUBLISHABLE_KEY", self.stripePublishableKey), ("STRIPE_API_BASE", self.stripeAPIBase),
             ("TWILIO_ACCOUNT_SID", self.twilioAccountSid), ("TWILIO_AUTH_TOKEN", self.twilioAuthToken), ("TWILIO_FROM", self.twilioFrom),
             ("TWILIO_WHATSAPP_FROM", self.twilioWhatsAppFrom), ("TWILIO_API_BASE", self.twilioAPIBase),
             ("POSTMARK_SERVER_TOKEN", self.postmarkServerToken), ("EMAIL_FROM", self.emailFrom), ("POSTMARK_API_BASE", self.postmarkAPIBase),

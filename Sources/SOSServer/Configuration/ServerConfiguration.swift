@@ -44,6 +44,9 @@ public struct ServerConfiguration: Sendable {
     public var databaseMaxConnections: Int = 20
     /// `STRIPE_SECRET_KEY`: card payments go through Stripe when set; otherwise every payment is manual.
     public var stripeSecretKey: String?
+    /// `STRIPE_PUBLISHABLE_KEY`: given to the browser client (`GET /api/v1/config`) so it loads Stripe.js and shows
+    /// the card form; only then does the client's Content-Security-Policy allow Stripe's hosts.
+    public var stripePublishableKey: String?
     /// `STRIPE_WEBHOOK_SECRET`: verifies `POST /payments/webhook`.
     public var stripeWebhookSecret: String?
     /// `STRIPE_API_BASE`: Stripe's API root (tests point it at a local fake).
@@ -201,6 +204,12 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_OUTBOX_RETRY_BASE", range: 1...3600) { self.outboxRetryBase = TimeInterval(value) }
         if let key = string("STRIPE_SECRET_KEY") { self.stripeSecretKey = key }
         if let secret = string("STRIPE_WEBHOOK_SECRET") { self.stripeWebhookSecret = secret }
+        if let key = string("STRIPE_PUBLISHABLE_KEY") {
+            guard key.hasPrefix("pk_") else {
+                throw ConfigurationError("STRIPE_PUBLISHABLE_KEY must be a Stripe publishable key (pk_live_… or pk_test_…); never put the secret key here.")
+            }
+            self.stripePublishableKey = key
+        }
         if let base = string("STRIPE_API_BASE") {
             guard base.hasPrefix("https://") || base.hasPrefix("http://127.0.0.1") || base.hasPrefix("http://localhost") else {
                 throw ConfigurationError("STRIPE_API_BASE must be an https:// URL (plain http only for localhost) (got '\(base)').")

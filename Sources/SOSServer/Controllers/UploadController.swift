@@ -27,7 +27,7 @@ struct UploadController {
         }
         return Response(
             status: .ok,
-            headers: [.contentType: contentType, .cacheControl: "public, max-age=31536000, immutable", .init("X-Content-Type-Options")!: "nosniff"],
+            headers: [.contentType: contentType, .cacheControl: "public, max-age=31536000, immutable"],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes))
         )
     }

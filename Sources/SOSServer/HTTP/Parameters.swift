@@ -14,15 +14,30 @@ extension RequestContext {
 }
 
 /// Typed access to query parameters; malformed values fail with 400 and say what was expected.
+///
+/// The query is decoded as `application/x-www-form-urlencoded`, the way browsers' `URLSearchParams` and HTML
+/// forms write it: `+` is a space, `%XX` a byte of UTF-8. The first value of a repeated key wins.
 struct QueryParameters {
     let values: [String: String]
 
     init(_ request: Request) {
+        self.init(query: request.uri.query ?? "")
+    }
+
+    init(query: String) {
         var values: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters where values[String(key)] == nil {
-            values[String(key)] = String(value)
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = Self.formDecoded(parts[0])
+            if values[key] == nil { values[key] = parts.count > 1 ? Self.formDecoded(parts[1]) : "" }
         }
         self.values = values
+    }
+
+    /// One form-encoded component: `+` → space, then percent-decoding (kept as sent when it is not valid UTF-8).
+    static func formDecoded(_ component: Substring) -> String {
+        let spaced = component.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
     }
 
     /// Free text; an empty value means "not given".
