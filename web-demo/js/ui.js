@@ -166,7 +166,7 @@ export const PAYMENT_STATUS = {
   refunded: 'Refunded', partially_refunded: 'Partly refunded',
 };
 export const CONSULTATION_TYPE = { video: 'Video call', online: 'Online', chat: 'Chat', home: 'Home visit' };
-export const PAYMENT_METHOD = { card: 'Card', cash: 'Cash at the clinic', bank_transfer: 'Bank transfer', mobile_money: 'Mobile money' };
+export const PAYMENT_METHOD = { card: 'Card', bank_transfer: 'Bank transfer', mobile_money: 'Mobile money' };
 export const ROLE = { patient: 'Patient', doctor: 'Doctor', secretary: 'Secretary', admin: 'Admin', superadmin: 'Superadmin', guest: 'Guest' };
 
 export function badge(kind, value, labels) {

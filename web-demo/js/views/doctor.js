@@ -70,7 +70,7 @@ export async function dashboard(main) {
     hub.on('connected', () => queryPresence()),
   ];
   clear(main, h('h1', { text: `${me.name}: dashboard` }), error,
-    h('p', { class: 'meta', text: `Times in your time zone (${zone || 'UTC'}). This page updates by itself.` }),
+    h('p', { class: 'meta', text: `Dates follow your calendar (${zone || 'UTC'}); times are shown in this browser's zone and yours. This page updates by itself.` }),
     h('div', { class: 'grid two' }, section(`Today (${today})`, todayList), section('Next two weeks', upcomingList)));
   try { await live.refetch(); } catch (err) { showError(error, err); }
   return () => { live.dispose(); offs.forEach((f) => f()); };

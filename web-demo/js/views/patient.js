@@ -218,9 +218,10 @@ function patientItem(a, live, cfg) {
 
   const payable = ['pending_payment', 'payment_failed'].includes(a.status) && a.patient_acceptance !== 'pending';
   const payOpen = pay && ['pending', 'processing'].includes(pay.status);
-  if (payOpen && pay.payment_method !== 'card') {
+  const stripeOn = ((cfg.payments && cfg.payments.providers) || []).includes('stripe');
+  if (payOpen && !(stripeOn && pay.payment_method === 'card')) {
     extra.append(h('div', { class: 'notice pay-at-clinic', dataset: { payment: pay.status } },
-      h('p', {}, h('strong', { text: 'Pay at the clinic: ' }), `${money({ amount: pay.amount, currency: pay.currency })} by ${PAYMENT_METHOD[pay.payment_method] || pay.payment_method}.`),
+      h('p', {}, h('strong', { text: 'Pay at the clinic: ' }), `${money({ amount: pay.amount, currency: pay.currency })} (${PAYMENT_METHOD[pay.payment_method] || pay.payment_method}).`),
       h('p', { text: a.hold_expires_at ? `The clinic must confirm your payment by ${fmtInstant(a.hold_expires_at, localZone())}, or the time is released.` : 'The clinic confirms the payment when it receives it; this page updates by itself.' })));
     const cancelPay = h('button', { type: 'button', class: 'secondary', dataset: { action: 'cancel-payment' }, text: 'Cancel this payment' });
     cancelPay.onclick = () => run(cancelPay, async () => { await api('POST', `/payments/${pay.id}/cancel`); });
@@ -251,9 +252,11 @@ function patientItem(a, live, cfg) {
 function payForm(a, cfg, error) {
   const providers = (cfg.payments && cfg.payments.providers) || ['manual'];
   const stripeKey = cfg.payments && cfg.payments.stripe_publishable_key;
-  const methods = [];
-  if (providers.includes('stripe') && stripeKey) methods.push(['card', 'Card (online)']);
-  methods.push(['cash', 'Cash at the clinic'], ['bank_transfer', 'Bank transfer (pay at the clinic)'], ['mobile_money', 'Mobile money (pay at the clinic)']);
+  // Without Stripe every method is the manual provider: "pay at the clinic", confirmed there by staff.
+  const stripeOn = providers.includes('stripe') && !!stripeKey;
+  const methods = stripeOn
+    ? [['card', 'Card, now (online)'], ['bank_transfer', 'Pay at the clinic: bank transfer'], ['mobile_money', 'Pay at the clinic: mobile money']]
+    : [['bank_transfer', 'Pay at the clinic: bank transfer'], ['mobile_money', 'Pay at the clinic: mobile money'], ['card', 'Pay at the clinic: card']];
   const wrap = h('div', { class: 'pay' });
   if (!a.fee) {
     wrap.append(h('p', { class: 'notice', text: 'The price of this consultation is not set yet, so it cannot be paid here. The clinic will confirm it.' }));
@@ -264,7 +267,7 @@ function payForm(a, cfg, error) {
   const button = h('button', { type: 'button', dataset: { action: 'pay' }, text: `Pay ${money(a.fee)}` });
   let card = null;
   const update = async () => {
-    const isCard = method.input.value === 'card';
+    const isCard = stripeOn && method.input.value === 'card';
     cardSlot.hidden = !isCard;
     button.textContent = isCard ? `Pay ${money(a.fee)} now` : `Pay ${money(a.fee)} at the clinic`;
     if (isCard && !card) {
@@ -277,7 +280,7 @@ function payForm(a, cfg, error) {
     clearError(error);
     try {
       const created = await api('POST', '/payments', { body: { appointment_id: a.id, amount: a.fee.amount, currency: a.fee.currency, payment_method: method.input.value } });
-      if (method.input.value === 'card' && card) {
+      if (stripeOn && method.input.value === 'card' && card) {
         const pm = await card.createPaymentMethod();
         await api('POST', `/payments/${created.paymentId}/confirm`, { body: { providerPayload: { payment_method: pm }, returnUrl: `${location.origin}/#/appointments/${a.id}` } });
       }
