@@ -212,10 +212,18 @@ def goto(driver, base, route):
     wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, "main .loading"), 15, "page loaded")
 
 
+def signed_out(driver, base):
+    """Opens the app and signs out through the menu if someone is signed in; waits for the sign-in form."""
+    if not driver.current_url.startswith(base + "/") or "/docs" in driver.current_url or "oauth" in driver.current_url or "fake-provider" in driver.current_url:
+        driver.get(base + "/")
+    found = wait(driver, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "#sign-out, #login-email") if e.is_displayed()], 15, "sign-in form or sign-out button")
+    if found[0].get_attribute("id") == "sign-out":
+        found[0].click()
+    el(driver, "#login-email")
+
+
 def sign_in(driver, base, email, password=DEMO_PASSWORD):
-    driver.get(base + "/")
-    driver.execute_script("sessionStorage.clear()")
-    driver.get(base + "/")
+    signed_out(driver, base)
     fill(driver, "#login-email", email)
     fill(driver, "#login-password", password)
     click(driver, "#login-submit")
@@ -238,7 +246,17 @@ class Shots:
     def take(self, driver, name, what, axe=True):
         self.n += 1
         path = self.out / f"{self.n:02d}-{name}.png"
-        driver.save_screenshot(str(path))
+        # the whole page, not just the viewport: grow the window to the document's height for the picture
+        size = driver.get_window_size()
+        height = driver.execute_script("return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
+        inner = driver.execute_script("return window.innerHeight")
+        if height > inner:
+            driver.set_window_size(size["width"], min(height + size["height"] - inner, 5000))
+        try:
+            driver.save_screenshot(str(path))
+        finally:
+            if height > inner:
+                driver.set_window_size(size["width"], size["height"])
         self.index.append((path.name, what))
         return run_axe(driver) if axe else []
 
@@ -277,5 +295,5 @@ def otp_from_outbox(server, recipient, after_count=0, timeout=15):
     raise AssertionError(f"no code for {recipient} in the development outbox")
 
 
-__all__ = ["Server", "Browser", "Shots", "wait", "el", "els", "text_of", "wait_text", "click", "fill", "goto", "sign_in", "hub_online",
+__all__ = ["Server", "Browser", "Shots", "wait", "el", "els", "text_of", "wait_text", "click", "fill", "goto", "sign_in", "signed_out", "hub_online",
            "run_axe", "next_weekday", "otp_from_outbox", "By", "Keys", "DEMO_PASSWORD", "ADMIN"]

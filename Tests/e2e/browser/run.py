@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (  # noqa: E402
     ADMIN, Browser, By, Keys, Server, Shots, click, el, els, fill, goto, hub_online, next_weekday, otp_from_outbox, run_axe,
-    sign_in, text_of, wait, wait_text,
+    sign_in, signed_out, text_of, wait, wait_text,
 )
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 
@@ -104,9 +104,7 @@ def assets_and_docs(ctx):
 
 def sign_in_page(ctx):
     s, O = ctx.server, ctx.other.driver
-    O.get(s.url + "/")
-    O.execute_script("sessionStorage.clear()")
-    O.get(s.url + "/")
+    signed_out(O, s.url)
     el(O, "#login-email")
     view(ctx, O, "signin-password", "Sign-in page: email + password (development hint with the demo accounts)")
     click(O, '[data-panel="code"]')
@@ -132,9 +130,7 @@ def register_find_book_live(ctx):
     sign_in(A, s.url, *ADMIN)
     goto(A, s.url, "#/appointments")
     # the patient registers
-    P.get(s.url + "/")
-    P.execute_script("sessionStorage.clear()")
-    P.get(s.url + "/")
+    signed_out(P, s.url)
     click(P, '[data-panel="register"]')
     email = f"tourist{int(time.time() * 1000) % 10**9}@example.org"
     fill(P, "#reg-name", "Tess Tourist")
@@ -343,9 +339,7 @@ def reconnect(ctx):
 
 def email_code(ctx):
     s, O = ctx.server, ctx.other.driver
-    O.get(s.url + "/")
-    O.execute_script("sessionStorage.clear()")
-    O.get(s.url + "/")
+    signed_out(O, s.url)
     click(O, '[data-panel="code"]')
     fill(O, "#otp-destination", "patient3@demo.sos")
     click(O, "#otp-send")
@@ -529,9 +523,7 @@ def staff_booking(ctx):
 
 def oauth_button(ctx):
     s, O = ctx.server, ctx.other.driver
-    O.get(s.url + "/")
-    O.execute_script("sessionStorage.clear()")
-    O.get(s.url + "/")
+    signed_out(O, s.url)
     click(O, '[data-provider="google"]')
     wait(O, lambda d: d.current_url.startswith(s.url + "/fake-provider/authorize"), 15, "sent to the provider's auth_url")
     q = parse_qs(urlparse(O.current_url).query)
