@@ -71,6 +71,14 @@ extension Hub {
             )
             return #"{"duplicate":\#(!created),"message":\#(self.dependencies.render(.chatMessage(message)) ?? "null")}"#
         }
+        if frame.type == "appointment.accept" || frame.type == "appointment.decline" {
+            let data = frame.data ?? .object([:])
+            guard let id = data.uuid("appointment_id") else { throw HubError.badRequest("\(frame.type) needs data.appointment_id.") }
+            let appointment = try await self.dependencies.appointments.respond(
+                principal, id: id, accept: frame.type == "appointment.accept", reason: data.string("reason")
+            )
+            return #"{"appointment":\#(self.dependencies.render(.appointment(appointment)) ?? "null")}"#
+        }
         return Frames.text(try await self.command(frame, session: session, principal: principal))
     }
 

@@ -8,15 +8,17 @@ public struct HubDependencies: Sendable {
     public var auth: AuthService
     public var chat: ChatService
     public var video: VideoService
+    public var appointments: AppointmentService
     public var relationships: any RelationshipRepository
     /// Renders an event's subject as JSON text (the REST shapes); nil for subjects not sent to clients.
     public var render: @Sendable (EventSubject) -> String?
 
-    public init(auth: AuthService, chat: ChatService, video: VideoService, relationships: any RelationshipRepository,
+    public init(auth: AuthService, chat: ChatService, video: VideoService, appointments: AppointmentService, relationships: any RelationshipRepository,
                 render: @escaping @Sendable (EventSubject) -> String?) {
         self.auth = auth
         self.chat = chat
         self.video = video
+        self.appointments = appointments
         self.relationships = relationships
         self.render = render
     }

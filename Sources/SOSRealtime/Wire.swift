@@ -74,6 +74,7 @@ enum HubError: Error {
     case badRequest(String)
     case unauthorized(String)
     case forbidden(String)
+    case paymentRequired(String)
     case notFound(String)
     case conflict(String)
     case rateLimited(String)
@@ -85,6 +86,7 @@ enum HubError: Error {
         case .badRequest: "bad_request"
         case .unauthorized: "unauthorized"
         case .forbidden: "forbidden"
+        case .paymentRequired: "payment_required"
         case .notFound: "not_found"
         case .conflict: "conflict"
         case .rateLimited: "rate_limited"
@@ -95,7 +97,7 @@ enum HubError: Error {
 
     var message: String {
         switch self {
-        case .badRequest(let m), .unauthorized(let m), .forbidden(let m), .notFound(let m), .conflict(let m), .rateLimited(let m),
+        case .badRequest(let m), .unauthorized(let m), .forbidden(let m), .paymentRequired(let m), .notFound(let m), .conflict(let m), .rateLimited(let m),
              .unknownType(let m), .serverError(let m):
             m
         }
@@ -109,7 +111,8 @@ enum HubError: Error {
         switch domain.kind {
         case .invalid, .tooLarge, .unsupportedMediaType: self = .badRequest(domain.details)
         case .unauthorized: self = .unauthorized(domain.details)
-        case .forbidden, .paymentRequired: self = .forbidden(domain.details)
+        case .forbidden: self = .forbidden(domain.details)
+        case .paymentRequired: self = .paymentRequired(domain.details)
         case .notFound: self = .notFound(domain.details)
         case .conflict: self = .conflict(domain.details)
         case .rateLimited: self = .rateLimited(domain.details)

@@ -78,14 +78,14 @@ public struct AppServices: Sendable {
         let claims = AccountClaims(users: users, tokens: tokens, accounts: signInStore)
         let otp = OTPService(
             codes: signInStore, users: users, claims: claims, auth: auth, hasher: keyedSigner, limiter: RateLimiter(), settings: configuration.otpSettings,
-            now: configuration.signInClock
+            now: configuration.clock
         )
         let social = SocialSignInService(
             providers: configuration.oauth.reduce(into: [:]) { providers, entry in
                 providers[entry.key] = HTTPOAuthProvider(provider: entry.key, settings: entry.value, client: HTTPClient.shared)
             },
             accounts: signInStore, users: users, claims: claims, auth: auth, signer: keyedSigner, stateLifetime: configuration.oauthStateLifetime,
-            now: configuration.signInClock
+            now: configuration.clock
         )
         let doctorStore = SQLDoctorRepository(database: database)
         let availabilityStore = SQLAvailabilityRepository(database: database)
@@ -95,9 +95,11 @@ public struct AppServices: Sendable {
         let notifications = NotificationService(
             notifications: notificationStore, users: users, appointments: appointmentStore, doctors: doctorStore, events: events
         )
+        var booking = configuration.booking
+        booking.onlinePayments = configuration.stripeSecretKey != nil
         let appointments = AppointmentService(
             appointments: appointmentStore, availabilities: availabilityStore, doctors: doctorStore, users: users,
-            notifications: notifications, events: events
+            notifications: notifications, events: events, rules: booking, now: configuration.clock
         )
         let stripe = configuration.stripeSecretKey.map {
             StripePaymentProvider(secretKey: $0, apiBase: configuration.stripeAPIBase, client: HTTPClient.shared)
@@ -113,14 +115,14 @@ public struct AppServices: Sendable {
         ) : nil
         let hub = Hub(
             configuration: configuration.hub,
-            dependencies: HubDependencies(auth: auth, chat: chat, video: video, relationships: chatStore, render: EventRenderer.render),
+            dependencies: HubDependencies(auth: auth, chat: chat, video: video, appointments: appointments, relationships: chatStore, render: EventRenderer.render),
             broker: postgresBroker ?? InMemoryBroker(), logger: logger
         )
         events.add(hub)
         let outbox = OutboxDispatcher(
             outbox: notificationStore, senders: Self.messageSenders(configuration), retryBase: configuration.outboxRetryBase,
             redact: configuration.mode == .production,
-            now: configuration.signInClock
+            now: configuration.clock
         )
         return AppServices(
             configuration: configuration,
@@ -145,7 +147,8 @@ public struct AppServices: Sendable {
             ),
             payments: PaymentService(
                 payments: SQLPaymentRepository(database: database), appointmentStore: appointmentStore, appointments: appointments, users: users,
-                notifications: notifications, notificationStore: notificationStore, events: events, stripe: stripe
+                notifications: notifications, notificationStore: notificationStore, events: events, stripe: stripe, logger: logger,
+                now: configuration.clock
             ),
             dashboard: DashboardService(dashboard: SQLDashboardRepository(database: database)),
             chat: chat,

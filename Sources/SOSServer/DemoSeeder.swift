@@ -12,6 +12,15 @@ struct DemoSeeder {
     static let specialisations = ["General practice", "Pediatrics", "Dermatology", "Cardiology", "Travel medicine", "Gastroenterology", "ENT", "Gynecology"]
     static let languages = [["en"], ["en", "fr"], ["en", "es"], ["es"], ["fr", "de"], ["en", "it"], ["pt", "es"]]
     static let zones = ["Europe/Madrid", "Europe/Paris", "America/Mexico_City", "Asia/Bangkok", "Europe/Lisbon"]
+    /// The currency of each zone's doctors.
+    static let currencies = ["EUR", "EUR", "MXN", "THB", "EUR"]
+
+    /// Fees in minor units: a home or hotel visit costs most, a chat least; the Mexican and Thai doctors' in their currencies.
+    static func fees(_ index: Int) -> [ConsultationType: Int64] {
+        let scale: Int64 = [1, 1, 18, 36, 1][index % 5]
+        let step = Int64(index % 3) * 500
+        return [.home: (12_000 + step) * scale, .online: (4_500 + step) * scale, .video: (4_500 + step) * scale, .chat: (2_500 + step) * scale]
+    }
 
     func seed(scale: Int) async throws -> String {
         let now = Date()
@@ -61,9 +70,10 @@ struct DemoSeeder {
             address: "\(index + 1) Demo Street", workingHours: .object(["monday-friday": .string("08:00-18:00")]),
             bio: "Demo doctor \(index + 1): \(Self.specialisations[index % Self.specialisations.count].lowercased()) for travellers.",
             isListed: index % 10 != 9, supportedLanguages: Self.languages[index % Self.languages.count],
-            timeZone: Self.zones[index % Self.zones.count], createdAt: now, updatedAt: now
+            timeZone: Self.zones[index % Self.zones.count], fees: Self.fees(index), currency: try Currency(Self.currencies[index % Self.zones.count]),
+            createdAt: now, updatedAt: now
         )
-        try await self.services.doctorStore.save(profile)
+        _ = try await self.services.doctorStore.save(profile)
         let today = LocalDate.today(in: TimeZone(identifier: profile.timeZone)!, now: now)
         try await self.services.availabilityStore.create(Availability(
             doctorId: doctor.id, startDate: today, endDate: today, startTime: LocalTime(hour: 8, minute: 0)!, endTime: LocalTime(hour: 18, minute: 0)!,
@@ -88,13 +98,18 @@ struct DemoSeeder {
             let start = LocalTime(seconds: 8 * 3600 + (slot % 20) * 1800)!
             let end = LocalTime(seconds: start.seconds + 1800)!
             let patient = patients[(doctorIndex * 50 + made) % patients.count]
+            let type = ConsultationType.allCases[made % 4]
+            let status = statuses[(doctorIndex + made) % statuses.count]
+            let startsAt = WallClock.instant(day, start, in: zone)
+            let rules = self.services.appointments.rules
             let appointment = Appointment(
-                patientId: patient.id, doctorId: doctor.id, date: day, startTime: start, endTime: end,
-                status: statuses[(doctorIndex + made) % statuses.count], consultationType: ConsultationType.allCases[made % 4],
-                symptoms: made % 3 == 0 ? ["fever", "headache"] : ["sore throat"], startsAt: WallClock.instant(day, start, in: zone),
-                endsAt: WallClock.instant(day, end, in: zone), createdAt: now, updatedAt: now
+                patientId: patient.id, doctorId: doctor.id, date: day, startTime: start, endTime: end, status: status, consultationType: type,
+                symptoms: made % 3 == 0 ? ["fever", "headache"] : ["sore throat"], startsAt: startsAt,
+                endsAt: WallClock.instant(day, end, in: zone), createdAt: now, updatedAt: now, bookedBy: patient.id, patientAcceptance: .accepted,
+                holdExpiresAt: status == .pendingPayment ? rules.holdEnd(bookedAt: now, startsAt: startsAt, route: rules.newBookingRoute) : nil,
+                cancellationReason: status == .cancelled ? "Cancelled by the patient." : nil, fee: full.profile.fee(for: type)
             )
-            if try await self.services.appointmentStore.insertIfFree(appointment) { made += 1 }
+            if try await self.services.appointmentStore.insert(appointment, unpaidLimit: nil) == .saved { made += 1 }
             slot += 1
             if slot % 20 == 0 { day = day.adding(days: 1) }
             if slot > 2000 { break }

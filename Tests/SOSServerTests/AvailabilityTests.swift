@@ -104,7 +104,8 @@ struct AvailabilityTests {
             let clinic = try await Clinic.make(client, timeZone: "Asia/Tokyo")
             let path = "/api/v1/availabilities/slots?doctorId=\(clinic.doctor.id)&date=\(clinic.date)&consultationType=video"
             let before = try await client.request(.get, path, token: clinic.patient.token)
-            #expect(before.json.keys == ["doctorId", "date", "timeZone", "consultationType", "duration", "slots"])
+            #expect(before.json.keys == ["doctorId", "date", "timeZone", "consultationType", "duration", "slots", "fee"])
+            #expect(before.json["fee"] == .object(["amount": .number(60), "currency": .string("EUR")]))
             #expect(before.json["timeZone"]?.string == "Asia/Tokyo")
             #expect(before.json["slots"]?.array?.count == 20)
             let first = before.json["slots"]?[0]

@@ -22,6 +22,9 @@ struct DashboardTests {
         ]
         for (label, start, amount, currency, state) in plan {
             let end = start.hasSuffix("30:00") ? String(format: "%02d:00:00", Int(start.prefix(2))! + 1) : String(start.prefix(3)) + "30:00"
+            // step: the doctor's fee decides the payment's amount and currency; it is fixed at booking
+            let fee = try await client.request(.put, "/api/v1/doctors/\(clinic.doctor.id)", token: clinic.admin, json: ["fees": ["video": amount], "currency": currency])
+            #expect(fee.status == .ok, "\(fee.text)")
             let appointment = try await clinic.bookId(client, start: start, end: end)
             let created = try await client.request(.post, "/api/v1/payments", token: clinic.patient.token, json: [
                 "appointment_id": appointment, "amount": amount, "currency": currency, "payment_method": "bank_transfer",

@@ -8,7 +8,7 @@ import Testing
 @Suite("Doctors: profiles, listings, ratings")
 struct DoctorTests {
     static let profileKeys: Set<String> = [
-        "specialisation", "rating", "rating_count", "address", "working_hours", "bio", "is_listed", "supported_languages", "time_zone",
+        "specialisation", "rating", "rating_count", "address", "working_hours", "bio", "is_listed", "supported_languages", "time_zone", "fees", "currency",
     ]
 
     func expectDoctorShape(_ doctor: JSONValue?, sourceLocation: SourceLocation = #_sourceLocation) {

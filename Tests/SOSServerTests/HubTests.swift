@@ -568,7 +568,7 @@ struct HubLiveTests {
             _ = try await doctor.next("notification.created")
 
             let payment = try await client.request(.post, "/api/v1/payments", token: clinic.patient.token, json: [
-                "appointment_id": try await clinic.bookId(client, start: "12:00:00", end: "12:30:00"), "amount": 80, "currency": "EUR", "payment_method": "bank_transfer",
+                "appointment_id": try await clinic.bookId(client, start: "12:00:00", end: "12:30:00"), "amount": 60, "currency": "EUR", "payment_method": "bank_transfer",
             ])
             if payment.status == .created || payment.status == .ok {
                 for socket in [patient, doctor, secretary, admin] { _ = try await socket.next("payment.updated") }

@@ -106,11 +106,16 @@ struct MedicalRecordTests {
             #expect(madeUp.status == .created, "\(madeUp.text)")
             expectError(try await client.request(.get, "/api/v1/medical-records/\(shared)", token: clinic.otherDoctor.token), .notFound)
             #expect(try await client.request(.get, "/api/v1/medical-records", token: clinic.otherDoctor.token).json["pagination"]?["total"]?.int == 0)
-            // once the patient's appointment with the other doctor is paid, that doctor is part of the care and may read
+            // once the patient's own booking with the other doctor is paid, that doctor is part of the care and may read;
+            // a status set by staff is not a payment
             let booking = try await clinic.book(client, start: "10:00:00", end: "10:30:00", doctorId: clinic.otherDoctor.id)
             #expect(booking.status == .created)
+            let bookingId = try #require(booking.json["appointment"]?["id"]?.string)
             expectError(try await client.request(.get, "/api/v1/medical-records/\(shared)", token: clinic.otherDoctor.token), .notFound)
-            try await clinic.move(client, try #require(booking.json["appointment"]?["id"]?.string), through: ["payment_completed"])
+            try await clinic.move(client, bookingId, through: ["payment_completed"])
+            expectError(try await client.request(.get, "/api/v1/medical-records/\(shared)", token: clinic.otherDoctor.token), .notFound)
+            try await clinic.move(client, bookingId, through: ["pending_payment"])
+            try await clinic.pay(client, bookingId)
             #expect(try await client.request(.get, "/api/v1/medical-records/\(shared)", token: clinic.otherDoctor.token).status == .ok)
             expectError(try await client.request(.put, "/api/v1/medical-records/\(shared)", token: clinic.otherDoctor.token, json: ["title": "x"]), .forbidden)
         }

@@ -13,7 +13,8 @@ struct PaymentTests {
         "stripe_refund_id", "refund_amount", "refund_reason", "metadata", "error_message", "paid_at", "refunded_at", "created_at", "updated_at",
     ]
 
-    func pay(_ client: some TestClientProtocol, _ clinic: Clinic, appointment: String, amount: Double = 100, currency: String = "usd",
+    /// Pays the default booking (a video consultation: the clinic's fee is 60 EUR).
+    func pay(_ client: some TestClientProtocol, _ clinic: Clinic, appointment: String, amount: Double = 60, currency: String = "eur",
              method: String = "bank_transfer", token: String? = nil) async throws -> TestResponse {
         try await client.request(.post, "/api/v1/payments", token: token ?? clinic.patient.token, json: [
             "appointment_id": appointment, "amount": amount, "currency": currency, "payment_method": method,
@@ -29,10 +30,10 @@ struct PaymentTests {
         try await withApp { client, _ in
             let clinic = try await Clinic.make(client)
             let appointment = try await clinic.bookId(client, start: "09:00:00", end: "09:30:00")
-            let created = try await self.pay(client, clinic, appointment: appointment, amount: 49.99)
+            let created = try await self.pay(client, clinic, appointment: appointment)
             #expect(created.status == .created, "\(created.text)")
             #expect(created.json.keys == ["paymentId", "clientSecret", "paymentIntentId", "amount", "currency", "status"])
-            #expect(created.json["amount"]?.number == 49.99 && created.json["currency"]?.string == "USD" && created.json["status"]?.string == "pending")
+            #expect(created.json["amount"]?.number == 60 && created.json["currency"]?.string == "EUR" && created.json["status"]?.string == "pending")
             let id = try #require(created.json["paymentId"]?.string)
             let patientConfirm = try await client.request(.post, "/api/v1/payments/\(id)/confirm", token: clinic.patient.token)
             #expect(patientConfirm.status == .ok)
@@ -76,16 +77,26 @@ struct PaymentTests {
             expectError(try await self.pay(client, clinic, appointment: appointment, method: "bitcoin"), .badRequest, detailsContain: "mobile_money")
             expectError(try await self.pay(client, clinic, appointment: appointment, token: clinic.otherPatient.token), .notFound)
             expectError(try await self.pay(client, clinic, appointment: UUID().uuidString), .notFound)
-            let kwd = try await self.pay(client, clinic, appointment: appointment, amount: 1.234, currency: "kwd")
-            #expect(kwd.status == .created)
-            #expect(kwd.json["amount"]?.number == 1.234 && kwd.json["currency"]?.string == "KWD")
+            // the server sets the price: another amount or currency than the fee is refused, naming the fee
+            expectError(try await self.pay(client, clinic, appointment: appointment, amount: 0.01), .badRequest, detailsContain: "costs 60.00 EUR")
+            expectError(try await self.pay(client, clinic, appointment: appointment, amount: 1.234, currency: "kwd"), .badRequest, detailsContain: "send amount 60 and currency EUR")
+            expectError(try await self.pay(client, clinic, appointment: appointment, amount: 60, currency: "usd"), .badRequest, detailsContain: "costs 60.00 EUR")
+            let exact = try await self.pay(client, clinic, appointment: appointment, amount: 60, currency: "EUR")
+            #expect(exact.status == .created)
+            #expect(exact.json["amount"]?.number == 60 && exact.json["currency"]?.string == "EUR")
             expectError(try await self.pay(client, clinic, appointment: appointment), .conflict, detailsContain: "already has")
-            let jpyAppointment = try await clinic.bookId(client, start: "10:00:00", end: "10:30:00")
-            let jpy = try await self.pay(client, clinic, appointment: jpyAppointment, amount: 12000, currency: "JPY", method: "mobile_money")
-            #expect(jpy.json["amount"]?.number == 12000)
-            let confirmed = try await clinic.bookId(client, start: "11:00:00", end: "11:30:00")
-            try await clinic.move(client, confirmed, through: ["payment_completed", "confirmed"])
-            expectError(try await self.pay(client, clinic, appointment: confirmed), .conflict, detailsContain: "unpaid")
+            let home = try await clinic.book(client, start: "10:00:00", end: "10:30:00", type: "home")
+            let homeId = try #require(home.json["appointment"]?["id"]?.string)
+            #expect(home.json["appointment"]?["fee"] == .object(["amount": .number(120), "currency": .string("EUR")]))
+            let byMobile = try await self.pay(client, clinic, appointment: homeId, amount: 120, method: "mobile_money")
+            #expect(byMobile.json["amount"]?.number == 120)
+            let paid = try await clinic.bookId(client, start: "11:00:00", end: "11:30:00")
+            try await clinic.move(client, paid, through: ["payment_completed"])
+            expectError(try await self.pay(client, clinic, appointment: paid), .conflict, detailsContain: "already paid")
+            // a booking the clinic confirmed for payment at the clinic takes its payment at or after the visit
+            let atClinic = try await clinic.bookId(client, start: "13:00:00", end: "13:30:00")
+            try await clinic.move(client, atClinic, through: ["confirmed"])
+            #expect(try await self.pay(client, clinic, appointment: atClinic).status == .created)
             let byStaff = try await self.pay(client, clinic, appointment: try await clinic.bookId(client, start: "12:00:00", end: "12:30:00"), token: clinic.secretary.token)
             #expect(byStaff.status == .created)
         }
@@ -116,7 +127,7 @@ struct PaymentTests {
         try await withApp { client, _ in
             let clinic = try await Clinic.make(client)
             let appointment = try await clinic.bookId(client, start: "09:00:00", end: "09:30:00")
-            let id = try #require(try await self.pay(client, clinic, appointment: appointment, amount: 100).json["paymentId"]?.string)
+            let id = try #require(try await self.pay(client, clinic, appointment: appointment).json["paymentId"]?.string)
             expectError(try await client.request(.post, "/api/v1/payments/\(id)/refund", token: clinic.admin, json: ["amount": 10]), .conflict, detailsContain: "succeeded")
             _ = try await client.request(.post, "/api/v1/payments/\(id)/confirm", token: clinic.admin)
             expectError(try await client.request(.post, "/api/v1/payments/\(id)/refund", token: clinic.patient.token, json: ["amount": 10]), .forbidden)
@@ -128,11 +139,11 @@ struct PaymentTests {
             #expect(partial.json["payment"]?["status"]?.string == "partially_refunded")
             #expect(partial.json["payment"]?["refund_amount"]?.number == 30)
             #expect(partial.json["payment"]?["refund_reason"]?.string == "Late doctor")
-            expectError(try await client.request(.post, "/api/v1/payments/\(id)/refund", token: clinic.admin, json: ["amount": 70.01]), .badRequest, detailsContain: "exceeds")
+            expectError(try await client.request(.post, "/api/v1/payments/\(id)/refund", token: clinic.admin, json: ["amount": 30.01]), .badRequest, detailsContain: "exceeds")
             let rest = try await client.request(.post, "/api/v1/payments/\(id)/refund", token: clinic.secretary.token)
-            #expect(rest.json["refund"]?["amount"]?.number == 70)
+            #expect(rest.json["refund"]?["amount"]?.number == 30)
             #expect(rest.json["payment"]?["status"]?.string == "refunded")
-            #expect(rest.json["payment"]?["refund_amount"]?.number == 100)
+            #expect(rest.json["payment"]?["refund_amount"]?.number == 60)
             expectError(try await client.request(.post, "/api/v1/payments/\(id)/refund", token: clinic.admin), .conflict)
         }
     }
@@ -142,17 +153,17 @@ struct PaymentTests {
         try await withApp { client, _ in
             let clinic = try await Clinic.make(client)
             let appointment = try await clinic.bookId(client, start: "09:00:00", end: "09:30:00")
-            let id = try #require(try await self.pay(client, clinic, appointment: appointment, amount: 100).json["paymentId"]?.string)
+            let id = try #require(try await self.pay(client, clinic, appointment: appointment).json["paymentId"]?.string)
             _ = try await client.request(.post, "/api/v1/payments/\(id)/confirm", token: clinic.admin)
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<6 {
-                    group.addTask { try await client.request(.post, "/api/v1/payments/\(id)/refund", token: clinic.admin, json: ["amount": 40]).status }
+                    group.addTask { try await client.request(.post, "/api/v1/payments/\(id)/refund", token: clinic.admin, json: ["amount": 25]).status }
                 }
                 return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
             }
             #expect(statuses.filter { $0 == .ok }.count == 2, "\(statuses.map(\.code))")
             let final = try await client.request(.get, "/api/v1/payments/\(id)", token: clinic.admin)
-            #expect(final.json["payment"]?["refund_amount"]?.number == 80)
+            #expect(final.json["payment"]?["refund_amount"]?.number == 50)
             #expect(final.json["payment"]?["status"]?.string == "partially_refunded")
         }
     }
@@ -163,7 +174,7 @@ struct PaymentTests {
             try await withApp(configure: { $0.stripeSecretKey = "sk_test_123"; $0.stripeAPIBase = base }) { client, _ in
                 let clinic = try await Clinic.make(client)
                 let appointment = try await clinic.bookId(client, start: "09:00:00", end: "09:30:00")
-                let created = try await self.pay(client, clinic, appointment: appointment, amount: 49.99, currency: "eur", method: "card")
+                let created = try await self.pay(client, clinic, appointment: appointment, method: "card")
                 #expect(created.status == .created, "\(created.text)")
                 let intent = try #require(created.json["paymentIntentId"]?.string)
                 #expect(intent.hasPrefix("pi_fake"))
@@ -173,7 +184,7 @@ struct PaymentTests {
                 #expect(createCall.path == "/v1/payment_intents")
                 #expect(createCall.authorization == "Bearer sk_test_123")
                 #expect(createCall.contentType == "application/x-www-form-urlencoded")
-                #expect(createCall.form["amount"] == "4999" && createCall.form["currency"] == "eur")
+                #expect(createCall.form["amount"] == "6000" && createCall.form["currency"] == "eur")
                 #expect(createCall.form["metadata[payment_id]"] == id && createCall.form["metadata[appointment_id]"] == appointment)
                 #expect(createCall.idempotencyKey == "payment-\(id)-create")
 
@@ -235,7 +246,7 @@ struct PaymentTests {
                 let created = try await self.pay(client, clinic, appointment: appointment, method: "card")
                 let id = try #require(created.json["paymentId"]?.string)
                 let intent = try #require(created.json["paymentIntentId"]?.string)
-                let event = #"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"id":"\#(intent)","object":"payment_intent","latest_charge":"ch_hook","metadata":{"payment_id":"\#(id)"}}}}"#
+                let event = #"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"id":"\#(intent)","object":"payment_intent","amount":6000,"amount_received":6000,"currency":"eur","latest_charge":"ch_hook","metadata":{"payment_id":"\#(id)"}}}}"#
                 func send(_ body: String, signature: String) async throws -> TestResponse {
                     try await client.request(.post, "/api/v1/payments/webhook", rawBody: body, headers: [.init("Stripe-Signature")!: signature])
                 }
@@ -286,7 +297,7 @@ struct PaymentTests {
             let appointment = try await clinic.bookId(client, start: "09:00:00", end: "09:30:00")
             let id = try #require(try await self.pay(client, clinic, appointment: appointment).json["paymentId"]?.string)
             // step: an intent id this server has not stored yet, as if Stripe's answer were still in flight
-            let event = #"{"id":"evt_early","type":"payment_intent.succeeded","data":{"object":{"id":"pi_early","metadata":{"payment_id":"\#(id)"}}}}"#
+            let event = #"{"id":"evt_early","type":"payment_intent.succeeded","data":{"object":{"id":"pi_early","amount_received":6000,"currency":"eur","metadata":{"payment_id":"\#(id)"}}}}"#
             let response = try await client.request(.post, "/api/v1/payments/webhook", rawBody: event, headers: [.init("Stripe-Signature")!: stripeSignature(event, secret: secret)])
             #expect(response.status == .ok)
             let payment = try await client.request(.get, "/api/v1/payments/\(id)", token: clinic.admin)

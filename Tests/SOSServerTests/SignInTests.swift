@@ -34,15 +34,6 @@ func signInConfiguration(_ base: String, _ extra: @escaping @Sendable (inout Ser
     }
 }
 
-/// A wall clock the tests move forward instead of sleeping, so expiry and backoff do not depend on machine load.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var offset: TimeInterval = 0
-
-    var now: @Sendable () -> Date { { [self] in self.lock.withLock { Date().addingTimeInterval(self.offset) } } }
-
-    func advance(_ seconds: TimeInterval) { self.lock.withLock { self.offset += seconds } }
-}
 
 /// Sends what is due in the outbox now.
 @discardableResult
@@ -124,7 +115,7 @@ struct OTPTests {
     func wrongTriesAndExpiry() async throws {
         try await FakeProviders.run { base, fake in
             let clock = TestClock()
-            try await withApp(configure: signInConfiguration(base) { $0.signInClock = clock.now }) { client, services in
+            try await withApp(configure: signInConfiguration(base) { $0.clock = clock.now }) { client, services in
                 let email = "guess@example.com"
                 _ = try await client.request(.post, "/api/v1/auth/email/send-otp", json: ["email": email])
                 try await deliver(services)
@@ -224,7 +215,7 @@ struct OTPTests {
     func providerDown() async throws {
         try await FakeProviders.run { base, fake in
             let clock = TestClock()
-            try await withApp(configure: signInConfiguration(base) { $0.outboxRetryBase = 30; $0.signInClock = clock.now }) { client, services in
+            try await withApp(configure: signInConfiguration(base) { $0.outboxRetryBase = 30; $0.clock = clock.now }) { client, services in
                 fake.down = true
                 _ = try await client.request(.post, "/api/v1/auth/phone/send-otp", json: ["phone": "+447700900123"])
                 #expect(try await deliver(services) == 0)
@@ -256,7 +247,7 @@ struct OTPTests {
     func expiryAndRedaction() async throws {
         try await FakeProviders.run { base, fake in
             let clock = TestClock()
-            try await withApp(configure: signInConfiguration(base) { $0.signInClock = clock.now }) { client, services in
+            try await withApp(configure: signInConfiguration(base) { $0.clock = clock.now }) { client, services in
                 fake.down = true
                 _ = try await client.request(.post, "/api/v1/auth/phone/send-otp", json: ["phone": "+447700900555"])
                 #expect(try await deliver(services) == 0)
@@ -475,7 +466,7 @@ struct SocialSignInTests {
     func failures() async throws {
         try await FakeProviders.run { base, fake in
             let clock = TestClock()
-            try await withApp(configure: signInConfiguration(base) { $0.signInClock = clock.now }) { client, _ in
+            try await withApp(configure: signInConfiguration(base) { $0.clock = clock.now }) { client, _ in
                 let query = try await self.start(client, "google")
                 let state = try #require(query["state"])
                 let parts = state.split(separator: ".")

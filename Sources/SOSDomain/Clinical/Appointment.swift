@@ -13,12 +13,35 @@ public enum AppointmentStatus: String, DomainEnum {
     /// Statuses that hold the doctor's time: every one except cancelled and failed payment.
     public var holdsSlot: Bool { self != .cancelled && self != .paymentFailed }
     public static var slotHolding: [AppointmentStatus] { Self.allCases.filter(\.holdsSlot) }
-    /// Statuses that make a doctor part of the patient's care for reading records: paid or further. A doctor or
-    /// secretary can book any patient (pending payment), but cannot mark it paid alone, so a made-up booking
-    /// opens nobody's history.
-    public static let careStatuses: [AppointmentStatus] = [.paymentCompleted, .confirmed, .inProgress, .completed]
+    /// Waiting for a payment or a clinic confirmation: where a booking's hold runs and the unpaid limit counts.
+    public static let unpaid: [AppointmentStatus] = [.pendingPayment, .paymentFailed]
     /// Every status but cancelled.
     public static var notCancelled: [AppointmentStatus] { Self.allCases.filter { $0 != .cancelled } }
+}
+
+/// Whether the patient agreed to a booking. His own bookings are `accepted`; one that staff or the doctor made
+/// for him is `pending` until he accepts it (or `declined`, which cancels it). Only the patient can move it.
+public enum PatientAcceptance: String, DomainEnum {
+    case accepted
+    case pending
+    case declined
+}
+
+/// A price in a currency's minor units.
+public struct Fee: Sendable, Equatable {
+    public var amountMinor: Int64
+    public var currency: Currency
+
+    public init(amountMinor: Int64, currency: Currency) {
+        self.amountMinor = amountMinor
+        self.currency = currency
+    }
+
+    /// The amount in major units (45.5 for 45.50 EUR).
+    public var amount: Double { self.currency.majorUnits(self.amountMinor) }
+
+    /// "45.50 EUR".
+    public var text: String { String(format: "%.\(self.currency.exponent)f", self.amount) + " " + self.currency.code }
 }
 
 /// A booked consultation. `date`, `startTime` and `endTime` are on the doctor's wall clock;
@@ -40,12 +63,24 @@ public struct Appointment: Sendable, Equatable {
     public var endsAt: Date
     public var createdAt: Date
     public var updatedAt: Date
+    /// Who made the booking; nil for bookings older than this field.
+    public var bookedBy: UUID?
+    public var patientAcceptance: PatientAcceptance
+    /// When an unpaid, unconfirmed booking gives its slot back (`BookingHolds`); nil once it holds it for good.
+    public var holdExpiresAt: Date?
+    /// Why it was cancelled, in words for both sides; nil unless cancelled.
+    public var cancellationReason: String?
+    /// The price fixed at booking from the doctor's fee; nil for bookings older than fees.
+    public var fee: Fee?
+    /// Grows by one with every stored change; updates are compare-and-set on it.
+    public var version: Int
 
     public init(
         id: UUID = UUID(), patientId: UUID, doctorId: UUID, date: LocalDate, startTime: LocalTime, endTime: LocalTime,
         status: AppointmentStatus = .pendingPayment, streamChannelId: String? = nil, consultationType: ConsultationType,
         symptoms: [String] = [], additionalNote: String? = nil, visitLocation: JSON? = nil, startsAt: Date, endsAt: Date,
-        createdAt: Date, updatedAt: Date
+        createdAt: Date, updatedAt: Date, bookedBy: UUID? = nil, patientAcceptance: PatientAcceptance = .accepted, holdExpiresAt: Date? = nil,
+        cancellationReason: String? = nil, fee: Fee? = nil, version: Int = 1
     ) {
         self.id = id
         self.patientId = patientId
@@ -63,7 +98,16 @@ public struct Appointment: Sendable, Equatable {
         self.endsAt = endsAt
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.bookedBy = bookedBy
+        self.patientAcceptance = patientAcceptance
+        self.holdExpiresAt = holdExpiresAt
+        self.cancellationReason = cancellationReason
+        self.fee = fee
+        self.version = version
     }
+
+    /// Waiting for a payment or a clinic confirmation: the state a hold applies to and the unpaid limit counts.
+    public var isUnpaid: Bool { AppointmentStatus.unpaid.contains(self.status) }
 }
 
 /// The contact card of a person shown inside another object (the seed's nested `patient`/`doctor`).

@@ -1,6 +1,7 @@
 /// Who may move an appointment from which status to which (documented in protocol/appointment-states.md).
 ///
-/// `completed` and `cancelled` are final. Only staff or the payment flow record a payment outcome.
+/// `completed` and `cancelled` are final. Only staff or the payment flow record a payment outcome. Staff confirm an
+/// unpaid booking that will be paid at the clinic (`pending_payment → confirmed`): it then holds its slot for good.
 public enum AppointmentStateMachine {
     /// The party asking for a transition, as the rules distinguish them.
     public enum Actor: Sendable, Hashable {
@@ -17,11 +18,13 @@ public enum AppointmentStateMachine {
         .pendingPayment: [
             .paymentCompleted: [.staff, .payments],
             .paymentFailed: [.staff, .payments],
+            .confirmed: [.staff],
             .cancelled: [.patient, .doctor, .staff, .payments],
         ],
         .paymentFailed: [
             .pendingPayment: [.patient, .staff, .payments],
             .paymentCompleted: [.staff, .payments],
+            .confirmed: [.staff],
             .cancelled: [.patient, .doctor, .staff],
         ],
         .paymentCompleted: [

@@ -22,12 +22,18 @@ public struct DoctorProfile: Sendable, Equatable {
     public var supportedLanguages: [String]?
     /// IANA time zone the doctor's appointment dates and times are in.
     public var timeZone: String
+    /// The doctor's price per consultation type, in minor units of `currency`; a type without a fee cannot be booked.
+    public var fees: [ConsultationType: Int64]
+    public var currency: Currency
+    /// Grows by one with every stored change; updates are compare-and-set on it.
+    public var version: Int
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         userId: UUID, specialisation: String, rating: Double = 0, ratingCount: Int = 0, address: String? = nil, workingHours: JSON? = nil,
-        bio: String? = nil, isListed: Bool = false, supportedLanguages: [String]? = nil, timeZone: String = "UTC", createdAt: Date, updatedAt: Date
+        bio: String? = nil, isListed: Bool = false, supportedLanguages: [String]? = nil, timeZone: String = "UTC",
+        fees: [ConsultationType: Int64] = [:], currency: Currency = .defaultFeeCurrency, version: Int = 0, createdAt: Date, updatedAt: Date
     ) {
         self.userId = userId
         self.specialisation = specialisation
@@ -39,11 +45,19 @@ public struct DoctorProfile: Sendable, Equatable {
         self.isListed = isListed
         self.supportedLanguages = supportedLanguages
         self.timeZone = timeZone
+        self.fees = fees
+        self.currency = currency
+        self.version = version
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
 
-    /// The profile a doctor has before filling one in: unlisted, no specialisation yet.
+    /// What one consultation of `type` costs, or nil when the doctor does not offer it for a fee.
+    public func fee(for type: ConsultationType) -> Fee? {
+        self.fees[type].map { Fee(amountMinor: $0, currency: self.currency) }
+    }
+
+    /// The profile a doctor has before filling one in: unlisted, no specialisation yet (version 0: never stored).
     public static func empty(for user: User) -> DoctorProfile {
         DoctorProfile(userId: user.id, specialisation: "", createdAt: user.createdAt, updatedAt: user.updatedAt)
     }

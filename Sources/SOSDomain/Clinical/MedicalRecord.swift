@@ -161,3 +161,18 @@ public struct RecordAuditEntry: Sendable, Equatable {
         self.at = at
     }
 }
+
+/// One line of a patient's access log: someone else's read or change of one of his records.
+public struct RecordAccess: Sendable, Equatable {
+    public var entry: RecordAuditEntry
+    /// The record's title when it is shared with the patient; nil for a record kept from him (he learns that
+    /// someone opened a record about him, not what it says).
+    public var recordTitle: String?
+    public var actorName: String
+
+    public init(entry: RecordAuditEntry, recordTitle: String?, actorName: String) {
+        self.entry = entry
+        self.recordTitle = recordTitle
+        self.actorName = actorName
+    }
+}

@@ -18,6 +18,9 @@ public struct Currency: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { self.code }
 
+    /// The currency of a new doctor profile's fees until the doctor sets one.
+    public static let defaultFeeCurrency = try! Currency("USD")
+
     /// Converts a major-unit amount (e.g. 49.99) to minor units, refusing more decimals than the currency has.
     public func minorUnits(_ amount: Double, field: String = "amount") throws -> Int64 {
         guard amount.isFinite, amount > 0 else { throw DomainError.invalid("'\(field)' must be a positive number (got \(amount)).") }

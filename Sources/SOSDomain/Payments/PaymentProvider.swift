@@ -9,14 +9,30 @@ public struct ProviderOutcome: Sendable, Equatable {
     public var clientSecret: String?
     public var chargeId: String?
     public var errorMessage: String?
+    /// What the provider says it collected (Stripe's `amount_received` and `currency`), for a success; nil when it
+    /// does not say (the manual provider: staff confirm the fee).
+    public var received: Received?
 
-    public init(status: PaymentStatus, providerStatus: String, intentId: String? = nil, clientSecret: String? = nil, chargeId: String? = nil, errorMessage: String? = nil) {
+    /// An amount the provider collected, in minor units of a lower- or upper-case ISO currency code.
+    public struct Received: Sendable, Equatable {
+        public var amountMinor: Int64
+        public var currency: String
+
+        public init(amountMinor: Int64, currency: String) {
+            self.amountMinor = amountMinor
+            self.currency = currency
+        }
+    }
+
+    public init(status: PaymentStatus, providerStatus: String, intentId: String? = nil, clientSecret: String? = nil, chargeId: String? = nil,
+                errorMessage: String? = nil, received: Received? = nil) {
         self.status = status
         self.providerStatus = providerStatus
         self.intentId = intentId
         self.clientSecret = clientSecret
         self.chargeId = chargeId
         self.errorMessage = errorMessage
+        self.received = received
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// What a client sends to start a payment (`POST /payments`).
 public struct NewPayment: Sendable {
@@ -17,7 +18,7 @@ public struct NewPayment: Sendable {
 
 /// A provider's webhook event, already verified and parsed at the edge.
 public enum PaymentWebhook: Sendable, Equatable {
-    case succeeded(intentId: String, paymentId: UUID?, chargeId: String?)
+    case succeeded(intentId: String, paymentId: UUID?, chargeId: String?, received: ProviderOutcome.Received?)
     case failed(intentId: String, paymentId: UUID?, message: String)
     case canceled(intentId: String, paymentId: UUID?)
     case refunded(intentId: String, paymentId: UUID?, amountRefundedMinor: Int64, refundId: String?)
@@ -26,10 +27,13 @@ public enum PaymentWebhook: Sendable, Equatable {
 
 /// Payments for appointments: manual (cash, bank, mobile money) and Stripe (cards).
 ///
-/// Rules: a payment belongs to an appointment of the payer (staff may create one for a patient); one open or
-/// paid payment per appointment; amounts in the currency's minor units; statuses follow `PaymentStateMachine`;
-/// refunds never exceed what was paid, even when they race; the appointment follows (succeeded →
-/// payment_completed, failed → payment_failed); every change is an event and an in-app notification.
+/// Rules: a payment belongs to an appointment of the payer (staff may create one for a patient); its amount is the
+/// appointment's fee, which the server fixed at booking — a client that sends another amount or currency is told
+/// the fee; a provider's success counts only when it collected exactly that; one open or paid payment per
+/// appointment; amounts in the currency's minor units; statuses follow `PaymentStateMachine`; refunds never
+/// exceed what was paid, even when they race; the appointment follows (succeeded → payment_completed, failed →
+/// payment_failed), and money taken for a cancelled appointment is refunded; every change is an event and an
+/// in-app notification.
 public struct PaymentService: Sendable {
     let payments: any PaymentRepository
     let appointmentStore: any AppointmentRepository
@@ -40,12 +44,14 @@ public struct PaymentService: Sendable {
     let events: any EventPublisher
     let manual: any PaymentProvider
     let stripe: (any PaymentProvider)?
+    let logger: Logger
     let now: @Sendable () -> Date
 
     public init(
         payments: any PaymentRepository, appointmentStore: any AppointmentRepository, appointments: AppointmentService, users: any UserRepository,
         notifications: NotificationService, notificationStore: any NotificationRepository, events: any EventPublisher,
-        manual: any PaymentProvider = ManualPaymentProvider(), stripe: (any PaymentProvider)?, now: @escaping @Sendable () -> Date = { Date() }
+        manual: any PaymentProvider = ManualPaymentProvider(), stripe: (any PaymentProvider)?, logger: Logger = Logger(label: "sos.payments"),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.payments = payments
         self.appointmentStore = appointmentStore
@@ -56,6 +62,7 @@ public struct PaymentService: Sendable {
         self.events = events
         self.manual = manual
         self.stripe = stripe
+        self.logger = logger
         self.now = now
     }
 
@@ -67,10 +74,19 @@ public struct PaymentService: Sendable {
         else {
             throw DomainError.notFound("No appointment with id \(input.appointmentId.uuidString.lowercased()) that you can pay for.")
         }
-        let currency = try Currency(input.currency ?? "usd")
+        guard appointment.status != .cancelled else {
+            throw DomainError.conflict("This appointment is cancelled (\(appointment.cancellationReason ?? "no reason given")); it takes no payment.")
+        }
+        guard appointment.status != .paymentCompleted else {
+            throw DomainError.conflict("This appointment is 'payment_completed'; it is already paid.")
+        }
+        guard let fee = appointment.fee else {
+            throw DomainError.conflict("This appointment was booked before fees existed and has no price on record; the clinic records its payment.")
+        }
+        let currency = try Currency(input.currency ?? fee.currency.code)
         let amountMinor = try currency.minorUnits(input.amount)
-        guard appointment.status == .pendingPayment || appointment.status == .paymentFailed else {
-            throw DomainError.conflict("This appointment is '\(appointment.status.rawValue)'; only unpaid appointments take a payment.")
+        guard currency == fee.currency, amountMinor == fee.amountMinor else {
+            throw DomainError.invalid("This consultation costs \(fee.text) (the doctor's fee, fixed when it was booked); send amount \(Self.number(fee.amount)) and currency \(fee.currency.code) (got \(Self.number(input.amount)) \(currency.code)).")
         }
         let method = input.method ?? .card
         let provider = self.provider(for: method)
@@ -95,6 +111,10 @@ public struct PaymentService: Sendable {
         if let intent = outcome.intentId {
             try await self.payments.setIntent(id: payment.id, intentId: intent, at: now)
             payment.stripePaymentIntentId = intent
+        }
+        if provider.kind == .manual {
+            // step: paid at the clinic, so the booking waits for staff rather than for a card (BookingRules)
+            try await self.appointments.holdForClinic(appointmentId: appointment.id)
         }
         await self.announce(payment, previous: nil)
         return (payment, outcome)
@@ -128,6 +148,9 @@ public struct PaymentService: Sendable {
         let (payment, actor) = try await self.owned(principal, id)
         guard payment.status.isOpen else {
             throw DomainError.conflict("This payment is '\(payment.status.rawValue)'; only pending or processing payments can be confirmed.")
+        }
+        if let appointment = try await self.appointmentStore.find(id: payment.appointmentId), appointment.status == .cancelled {
+            throw DomainError.conflict("The appointment of this payment is cancelled (\(appointment.cancellationReason ?? "no reason given")); cancel the payment instead of confirming it.")
         }
         let provider = self.provider(of: payment)
         let outcome: ProviderOutcome
@@ -197,10 +220,10 @@ public struct PaymentService: Sendable {
         switch event {
         case .ignored:
             break
-        case .succeeded(let intentId, let paymentId, let chargeId):
+        case .succeeded(let intentId, let paymentId, let chargeId, let received):
             if var payment = try await self.lookup(intentId: intentId, paymentId: paymentId), payment.status.isOpen {
                 payment.stripePaymentIntentId = payment.stripePaymentIntentId ?? intentId
-                _ = try await self.apply(ProviderOutcome(status: .succeeded, providerStatus: "succeeded", chargeId: chargeId), to: payment)
+                _ = try await self.apply(ProviderOutcome(status: .succeeded, providerStatus: "succeeded", chargeId: chargeId, received: received), to: payment)
             }
         case .failed(let intentId, let paymentId, let message):
             if let payment = try await self.lookup(intentId: intentId, paymentId: paymentId), payment.status.isOpen {
@@ -259,10 +282,23 @@ public struct PaymentService: Sendable {
         return AccessPolicy.manages(doctorId: appointment.doctorId, principal)
     }
 
-    /// Saves a provider outcome; the appointment follows a success or a failure.
+    /// Saves a provider outcome; the appointment follows a success or a failure. A success for another amount or
+    /// currency than the payment's (the fee) is not applied: the payment stays open with the discrepancy in
+    /// `error_message` for staff to resolve, and it is logged.
     private func apply(_ outcome: ProviderOutcome, to payment: Payment) async throws -> Payment {
         var updated = payment
         guard PaymentStateMachine.allows(payment.status, outcome.status) else { return payment }
+        if outcome.status == .succeeded, let received = outcome.received,
+           received.amountMinor != payment.amountMinor || received.currency.uppercased() != payment.currency.code {
+            let got = (try? Currency(received.currency)).map { Fee(amountMinor: received.amountMinor, currency: $0).text } ?? "\(received.amountMinor) \(received.currency)"
+            let expected = Fee(amountMinor: payment.amountMinor, currency: payment.currency).text
+            self.logger.error("Payment provider collected another amount than the fee; the appointment stays unpaid",
+                              metadata: ["payment_id": "\(payment.id.uuidString.lowercased())", "received": "\(got)", "fee": "\(expected)"])
+            updated.errorMessage = "The provider reports \(got) received, not the fee of \(expected); the appointment stays unpaid until the clinic resolves it."
+            updated.updatedAt = self.now()
+            _ = try await self.payments.transition(updated, from: payment.status)
+            return updated
+        }
         updated.status = outcome.status
         updated.stripeChargeId = outcome.chargeId ?? payment.stripeChargeId
         updated.errorMessage = outcome.errorMessage ?? payment.errorMessage
@@ -292,13 +328,49 @@ public struct PaymentService: Sendable {
 
     private func followAppointment(_ payment: Payment) async throws {
         switch payment.status {
-        case .succeeded: try await self.appointments.applyPaymentOutcome(appointmentId: payment.appointmentId, status: .paymentCompleted)
+        case .succeeded:
+            do {
+                try await self.appointments.applyPaymentOutcome(appointmentId: payment.appointmentId, status: .paymentCompleted)
+            } catch let refused as PaymentOutcomeRefused {
+                try await self.refundForCancelled(payment, appointment: refused.appointment)
+            }
         case .failed: try? await self.appointments.applyPaymentOutcome(appointmentId: payment.appointmentId, status: .paymentFailed)
         default: break
         }
     }
 
-    private func announce(_ payment: Payment, previous: Payment?) async {
+    /// Money arrived for an appointment that was cancelled meanwhile (its hold ended, or someone cancelled it while
+    /// the card was being charged): it is refunded in full at once. If the provider refuses, the payment keeps a
+    /// message saying so for staff, and the failure is logged; the caller (often a webhook) still succeeds.
+    private func refundForCancelled(_ payment: Payment, appointment: Appointment) async throws {
+        let reason = "appointment_cancelled"
+        do {
+            guard try await self.payments.reserveRefund(id: payment.id, amountMinor: payment.refundableMinor) else { return }
+            let refund = try await self.provider(of: payment).refund(
+                payment, amountMinor: payment.refundableMinor, reason: reason,
+                idempotencyKey: "payment-\(payment.id.uuidString.lowercased())-refund-cancelled"
+            )
+            if let updated = try await self.payments.completeRefund(id: payment.id, refundedAtLeast: 0, refundId: refund.id, reason: reason, at: self.now()) {
+                self.logger.notice("Refunded a payment that arrived for a cancelled appointment", metadata: ["payment_id": "\(payment.id.uuidString.lowercased())"])
+                await self.announce(updated, previous: payment)
+            }
+        } catch {
+            try? await self.payments.releaseRefund(id: payment.id, amountMinor: payment.refundableMinor)
+            var flagged = payment
+            flagged.errorMessage = "Paid after the appointment was cancelled; the automatic refund failed (\(Self.message(error))). Refund it from the dashboard."
+            flagged.updatedAt = self.now()
+            _ = try? await self.payments.transition(flagged, from: payment.status)
+            self.logger.error("Automatic refund of a payment for a cancelled appointment failed",
+                              metadata: ["payment_id": "\(payment.id.uuidString.lowercased())", "error": "\(Self.message(error))"])
+        }
+    }
+
+    /// A major-unit amount as a client writes it: `45`, `45.5`.
+    static func number(_ amount: Double) -> String {
+        amount == amount.rounded() && abs(amount) < 1e15 ? String(Int64(amount)) : String(amount)
+    }
+
+    func announce(_ payment: Payment, previous: Payment?) async {
         guard let appointment = try? await self.appointmentStore.find(id: payment.appointmentId) else { return }
         let audience = (try? await self.appointments.audience(appointment)) ?? [payment.userId]
         await self.events.publish(DomainEvent(type: "payment.updated", userIds: audience.union([payment.userId]), subject: .payment(payment), occurredAt: self.now()))

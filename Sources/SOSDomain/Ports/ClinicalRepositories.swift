@@ -6,8 +6,9 @@ public protocol DoctorRepository: Sendable {
     func find(id: UUID) async throws -> Doctor?
     func find(ids: [UUID]) async throws -> [UUID: Doctor]
     func list(_ query: DoctorQuery) async throws -> Page<Doctor>
-    /// Creates or replaces the profile (languages included).
-    func save(_ profile: DoctorProfile) async throws
+    /// Creates (`profile.version` 0) or replaces the profile (languages included) if the stored version is still
+    /// `profile.version`; false when another write came first (nothing stored).
+    func save(_ profile: DoctorProfile) async throws -> Bool
     /// Stores a rating and updates the doctor's `rating`/`rating_count` in one transaction.
     /// Throws `DomainError.conflict` when the appointment was already rated.
     func addRating(_ rating: DoctorRating) async throws -> DoctorProfile
@@ -23,22 +24,51 @@ public protocol AvailabilityRepository: Sendable {
     func list(_ query: AvailabilityQuery) async throws -> [Availability]
 }
 
-/// Appointments. Booking and rescheduling are atomic with the overlap check, so a doctor is never double-booked.
+/// The outcome of an atomic appointment write.
+public enum AppointmentWrite: Sendable, Equatable {
+    case saved
+    /// Another slot-holding appointment of the doctor overlaps.
+    case slotTaken
+    /// The stored version is no longer the one the change was based on.
+    case stale
+    /// The patient already holds `maximum` open unpaid bookings of his own.
+    case unpaidLimitReached(maximum: Int)
+}
+
+/// Checked inside a booking write: a patient may hold at most `maximum` open unpaid bookings he made or accepted
+/// (future, hold not yet expired), counted under a per-patient lock so a burst cannot exceed it.
+public struct UnpaidLimit: Sendable, Equatable {
+    public var maximum: Int
+    public var now: Date
+
+    public init(maximum: Int, now: Date) {
+        self.maximum = maximum
+        self.now = now
+    }
+}
+
+/// Appointments. Booking and rescheduling are atomic with the overlap check, so a doctor is never double-booked;
+/// every update is compare-and-set on `version`, so concurrent changes never overwrite each other.
 public protocol AppointmentRepository: Sendable {
-    /// Inserts unless a slot-holding appointment of the same doctor overlaps; returns false on overlap.
-    func insertIfFree(_ appointment: Appointment) async throws -> Bool
-    /// Saves changes; when `checkOverlap`, refuses (false) if the new time or status collides with another booking.
-    func updateIfFree(_ appointment: Appointment, checkOverlap: Bool) async throws -> Bool
+    /// Inserts unless a slot-holding appointment of the same doctor overlaps or the patient's unpaid limit is reached.
+    func insert(_ appointment: Appointment, unpaidLimit: UnpaidLimit?) async throws -> AppointmentWrite
+    /// Saves `appointment` as version `expectedVersion + 1` if the stored version is still `expectedVersion`; when
+    /// `checkOverlap`, refuses if the new time or status collides with another booking.
+    func update(_ appointment: Appointment, expectedVersion: Int, checkOverlap: Bool, unpaidLimit: UnpaidLimit?) async throws -> AppointmentWrite
     func find(id: UUID) async throws -> Appointment?
     func details(id: UUID) async throws -> AppointmentDetails?
     func list(_ query: AppointmentQuery) async throws -> Page<AppointmentDetails>
     func delete(id: UUID) async throws -> Bool
     /// Slot-holding appointments of a doctor on a date.
     func booked(doctorId: UUID, date: LocalDate) async throws -> [Appointment]
-    /// True when the patient has (or had) an appointment in one of `statuses` with one of the doctors.
-    func hasRelationship(patientId: UUID, doctorIds: [UUID], statuses: [AppointmentStatus]) async throws -> Bool
+    /// True when the patient and one of the doctors share a care relationship (`AccessPolicy.CareRelationship`).
+    func hasCareRelationship(patientId: UUID, doctorIds: [UUID]) async throws -> Bool
+    /// True when the patient made or accepted a booking with one of the doctors that is not cancelled.
+    func hasAcceptedBooking(patientId: UUID, doctorIds: [UUID]) async throws -> Bool
     /// Appointments in the given statuses starting between `from` and `to`.
     func starting(from: Date, to: Date, statuses: [AppointmentStatus]) async throws -> [Appointment]
+    /// Unpaid bookings whose hold ended at or before `now`, oldest first.
+    func holdsEnded(at now: Date, limit: Int) async throws -> [Appointment]
 }
 
 /// Medical records, their attachments and their audit log.
@@ -51,6 +81,8 @@ public protocol MedicalRecordRepository: Sendable {
     func list(_ query: RecordQuery) async throws -> Page<MedicalRecordDetails>
     func audit(_ entries: [RecordAuditEntry]) async throws
     func auditLog(recordId: UUID) async throws -> [RecordAuditEntry]
+    /// Who else read or changed the patient's records, newest first.
+    func accessLog(patientId: UUID, page: PageRequest) async throws -> Page<RecordAccess>
     func addAttachment(_ attachment: RecordAttachment, audit: RecordAuditEntry) async throws
     func attachments(recordId: UUID) async throws -> [RecordAttachment]
     func attachment(id: UUID) async throws -> RecordAttachment?
@@ -93,6 +125,8 @@ public protocol PaymentRepository: Sendable {
     func insertIfNoneOpen(_ payment: Payment) async throws -> Payment?
     func find(id: UUID) async throws -> Payment?
     func find(intentId: String) async throws -> Payment?
+    /// The appointment's pending or processing payment, if any.
+    func open(appointmentId: UUID) async throws -> Payment?
     func details(id: UUID) async throws -> PaymentDetails?
     func list(_ query: PaymentQuery) async throws -> Page<PaymentDetails>
     /// Stores the provider's intent id and client secret without touching the status.

@@ -2,6 +2,17 @@ import Foundation
 
 /// Who may see and change what. Every service asks here; nothing else decides access.
 public enum AccessPolicy {
+    /// What opens a patient's records written by *other* doctors to a doctor: one appointment between them that
+    /// (a) the patient made or accepted himself — nothing staff or the doctor can set — and (b) is paid by a
+    /// recorded payment or whose consultation is under way, and is not cancelled. Neither half alone is enough.
+    public enum CareRelationship {
+        public static let acceptance: PatientAcceptance = .accepted
+        /// Statuses in which the consultation is happening, paid or not.
+        public static let underway: [AppointmentStatus] = [.inProgress]
+        /// Payment statuses that count as paid.
+        public static let paid: [PaymentStatus] = [.succeeded, .partiallyRefunded]
+    }
+
     /// The appointments a caller may see; nil for roles that have none (guests).
     public static func appointmentScope(_ principal: Principal) -> AppointmentScope? {
         switch principal.role {
@@ -50,8 +61,8 @@ public enum AccessPolicy {
         }
     }
 
-    /// Whether the caller may read one record. A doctor reads records he wrote, and those of patients he has a paid
-    /// (or later) appointment with; a secretary reads those her doctors wrote.
+    /// Whether the caller may read one record. A doctor reads records he wrote, and those of patients he shares a
+    /// `CareRelationship` with; a secretary reads those her doctors wrote.
     public static func canRead(_ record: MedicalRecord, _ principal: Principal, appointments: any AppointmentRepository) async throws -> Bool {
         switch Self.recordScope(principal) {
         case .none:
@@ -62,7 +73,7 @@ public enum AccessPolicy {
             return record.patientId == patientId && record.isSharedWithPatient
         case .careTeam(let doctorIds):
             if doctorIds.contains(record.doctorId) { return true }
-            return try await appointments.hasRelationship(patientId: record.patientId, doctorIds: doctorIds, statuses: AppointmentStatus.careStatuses)
+            return try await appointments.hasCareRelationship(patientId: record.patientId, doctorIds: doctorIds)
         case .writtenBy(let doctorIds):
             return doctorIds.contains(record.doctorId)
         }

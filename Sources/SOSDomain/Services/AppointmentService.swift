@@ -36,10 +36,14 @@ public struct AppointmentChanges: Sendable {
     public var symptoms: [String]?
     public var additionalNote: FieldUpdate<String>
     public var visitLocation: FieldUpdate<JSON>
+    /// Why, when `status` is `cancelled` (shown to both sides); a default naming who cancelled otherwise.
+    public var cancellationReason: String?
+    /// The version the client last saw (`If-Match` or the body's `version`); nil: the version read before the write.
+    public var expectedVersion: Int?
 
     public init(date: LocalDate? = nil, startTime: LocalTime? = nil, endTime: LocalTime? = nil, status: AppointmentStatus? = nil,
                 consultationType: ConsultationType? = nil, symptoms: [String]? = nil, additionalNote: FieldUpdate<String> = .unchanged,
-                visitLocation: FieldUpdate<JSON> = .unchanged) {
+                visitLocation: FieldUpdate<JSON> = .unchanged, cancellationReason: String? = nil, expectedVersion: Int? = nil) {
         self.date = date
         self.startTime = startTime
         self.endTime = endTime
@@ -48,6 +52,8 @@ public struct AppointmentChanges: Sendable {
         self.symptoms = symptoms
         self.additionalNote = additionalNote
         self.visitLocation = visitLocation
+        self.cancellationReason = cancellationReason
+        self.expectedVersion = expectedVersion
     }
 
     var reschedules: Bool { self.date != nil || self.startTime != nil || self.endTime != nil }
@@ -56,8 +62,11 @@ public struct AppointmentChanges: Sendable {
 /// Booking and managing appointments.
 ///
 /// Rules: a doctor is never double-booked (half-open intervals; back-to-back is fine), even under concurrent
-/// requests; patients book for themselves, within the doctor's availability and in the future; staff may book
-/// for a patient; status changes follow `AppointmentStateMachine`; each side sees only what `AccessPolicy` allows.
+/// requests; patients book for themselves, within the doctor's availability and in the future, at the doctor's fee
+/// for the consultation type; staff (or the doctor) may book for a patient, who then accepts or declines; an unpaid
+/// booking holds its slot as `BookingRules` say and a patient holds at most a few; status changes follow
+/// `AppointmentStateMachine`; every change is compare-and-set on the version; each side sees only what
+/// `AccessPolicy` allows.
 public struct AppointmentService: Sendable {
     let appointments: any AppointmentRepository
     let availabilities: any AvailabilityRepository
@@ -65,11 +74,13 @@ public struct AppointmentService: Sendable {
     let users: any UserRepository
     let notifications: NotificationService
     let events: any EventPublisher
+    public let rules: BookingRules
     let now: @Sendable () -> Date
 
     public init(
         appointments: any AppointmentRepository, availabilities: any AvailabilityRepository, doctors: any DoctorRepository,
-        users: any UserRepository, notifications: NotificationService, events: any EventPublisher, now: @escaping @Sendable () -> Date = { Date() }
+        users: any UserRepository, notifications: NotificationService, events: any EventPublisher, rules: BookingRules = BookingRules(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.appointments = appointments
         self.availabilities = availabilities
@@ -77,6 +88,7 @@ public struct AppointmentService: Sendable {
         self.users = users
         self.notifications = notifications
         self.events = events
+        self.rules = rules
         self.now = now
     }
 
@@ -123,18 +135,31 @@ public struct AppointmentService: Sendable {
         if principal.role == .patient {
             try await self.requireAvailability(doctorId: doctor.user.id, date: input.date, start: input.startTime, end: input.endTime, type: input.consultationType)
         }
+        guard let fee = doctor.profile.fee(for: input.consultationType) else {
+            let offered = doctor.profile.fees.keys.map(\.rawValue).sorted()
+            let hint = offered.isEmpty ? "the doctor has not set any fee yet." : "book one of: \(offered.joined(separator: ", "))."
+            throw DomainError.conflict("\(doctor.user.name) has no fee for '\(input.consultationType.rawValue)' consultations, so they cannot be booked; \(hint)")
+        }
+        let ownBooking = principal.id == patientId
         let appointment = Appointment(
             patientId: patientId, doctorId: doctor.user.id, date: input.date, startTime: input.startTime, endTime: input.endTime,
             status: .pendingPayment, consultationType: input.consultationType, symptoms: try Self.validSymptoms(input.symptoms ?? []),
-            additionalNote: try Self.validNote(input.additionalNote), visitLocation: input.visitLocation, startsAt: startsAt, endsAt: endsAt,
-            createdAt: now, updatedAt: now
+            additionalNote: try Self.validNote(input.additionalNote), visitLocation: try InputLimits.visitLocation(input.visitLocation),
+            startsAt: startsAt, endsAt: endsAt, createdAt: now, updatedAt: now, bookedBy: principal.id,
+            patientAcceptance: ownBooking ? .accepted : .pending,
+            holdExpiresAt: self.rules.holdEnd(bookedAt: now, startsAt: startsAt, route: self.rules.newBookingRoute), fee: fee
         )
-        guard try await self.appointments.insertIfFree(appointment) else {
+        switch try await self.appointments.insert(appointment, unpaidLimit: UnpaidLimit(maximum: self.rules.maxUnpaidPerPatient, now: now)) {
+        case .saved: break
+        case .slotTaken, .stale:
             throw DomainError.conflict("\(doctor.user.name) already has an appointment overlapping \(input.date) \(input.startTime)–\(input.endTime). Pick another slot from /api/v1/availabilities/slots.")
+        case .unpaidLimitReached(let maximum):
+            throw Self.unpaidLimitError(maximum, accepting: false)
         }
+        let waiting = ownBooking ? "awaiting payment" : "booked by the clinic; please accept or decline it"
         try await self.notifications.notify(
             [appointment.patientId, appointment.doctorId], type: "appointment.created", title: "Appointment booked",
-            body: "\(appointment.consultationType.rawValue.capitalized) appointment on \(appointment.date) at \(appointment.startTime) with \(doctor.user.name) for \(patient.name); awaiting payment.",
+            body: "\(appointment.consultationType.rawValue.capitalized) appointment on \(appointment.date) at \(appointment.startTime) with \(doctor.user.name) for \(patient.name) (\(fee.text)); \(waiting).",
             data: .object(["appointment_id": .string(appointment.id.uuidString.lowercased())])
         )
         await self.publish("appointment.created", appointment)
@@ -171,67 +196,7 @@ public struct AppointmentService: Sendable {
         return details
     }
 
-    // MARK: - Changing
-
-    public func update(_ principal: Principal, id: UUID, _ changes: AppointmentChanges) async throws -> Appointment {
-        guard let current = try await self.appointments.find(id: id), let actor = AccessPolicy.actor(for: current, principal) else {
-            throw DomainError.notFound("No appointment with id \(id.uuidString.lowercased()).")
-        }
-        var updated = current
-        if changes.reschedules {
-            guard [.pendingPayment, .paymentFailed, .paymentCompleted, .confirmed].contains(current.status) else {
-                throw DomainError.conflict("An appointment that is '\(current.status.rawValue)' cannot be rescheduled.")
-            }
-            updated.date = changes.date ?? current.date
-            updated.startTime = changes.startTime ?? current.startTime
-            updated.endTime = changes.endTime ?? current.endTime
-            try Self.validateTimes(start: updated.startTime, end: updated.endTime)
-            guard let doctor = try await self.doctors.find(id: current.doctorId) else {
-                throw DomainError.notFound("The appointment's doctor no longer exists.")
-            }
-            let zone = try WallClock.timeZone(doctor.profile.timeZone)
-            updated.startsAt = WallClock.instant(updated.date, updated.startTime, in: zone)
-            updated.endsAt = WallClock.instant(updated.date, updated.endTime, in: zone)
-            guard updated.startsAt > self.now() else {
-                throw DomainError.invalid("The appointment must start in the future (the doctor's time zone is \(doctor.profile.timeZone)).")
-            }
-            if actor == .patient {
-                try await self.requireAvailability(
-                    doctorId: current.doctorId, date: updated.date, start: updated.startTime, end: updated.endTime,
-                    type: changes.consultationType ?? current.consultationType
-                )
-            }
-        }
-        if let status = changes.status {
-            try AppointmentStateMachine.check(from: current.status, to: status, by: actor)
-            updated.status = status
-        }
-        if let type = changes.consultationType { updated.consultationType = type }
-        if let symptoms = changes.symptoms { updated.symptoms = try Self.validSymptoms(symptoms) }
-        updated.additionalNote = try Self.validNote(changes.additionalNote.applied(to: current.additionalNote))
-        updated.visitLocation = changes.visitLocation.applied(to: current.visitLocation)
-        guard updated != current else { return current }
-        updated.updatedAt = self.now()
-        let mayCollide = updated.status.holdsSlot && (changes.reschedules || !current.status.holdsSlot)
-        guard try await self.appointments.updateIfFree(updated, checkOverlap: mayCollide) else {
-            throw DomainError.conflict("The doctor already has an appointment overlapping \(updated.date) \(updated.startTime)–\(updated.endTime).")
-        }
-        try await self.announce(previous: current, updated: updated, by: principal)
-        return updated
-    }
-
-    /// Applies a payment outcome (the payment flow is the actor).
-    public func applyPaymentOutcome(appointmentId: UUID, status: AppointmentStatus) async throws {
-        guard let current = try await self.appointments.find(id: appointmentId), current.status != status else { return }
-        try AppointmentStateMachine.check(from: current.status, to: status, by: .payments)
-        var updated = current
-        updated.status = status
-        updated.updatedAt = self.now()
-        guard try await self.appointments.updateIfFree(updated, checkOverlap: !current.status.holdsSlot && status.holdsSlot) else {
-            throw DomainError.conflict("The appointment's slot was taken while its payment failed; book another slot.")
-        }
-        try await self.announce(previous: current, updated: updated, by: nil)
-    }
+    // MARK: - Deleting
 
     /// Deletes an appointment: admins any; a patient their own while unpaid or cancelled.
     public func delete(_ principal: Principal, id: UUID) async throws {
@@ -254,12 +219,13 @@ public struct AppointmentService: Sendable {
 
     // MARK: - Helpers
 
-    private func announce(previous: Appointment, updated: Appointment, by principal: Principal?) async throws {
+    func announce(previous: Appointment, updated: Appointment, by principal: Principal?) async throws {
         if previous.status != updated.status || previous.startsAt != updated.startsAt {
             let others = Set([updated.patientId, updated.doctorId]).subtracting(principal.map { [$0.id] } ?? [])
             let (type, title, body): (String, String, String) =
                 if updated.status == .cancelled {
-                    ("appointment.cancelled", "Appointment cancelled", "The appointment on \(updated.date) at \(updated.startTime) was cancelled.")
+                    ("appointment.cancelled", "Appointment cancelled",
+                     "The appointment on \(updated.date) at \(updated.startTime) was cancelled" + (updated.cancellationReason.map { ": \($0)" } ?? "."))
                 } else if previous.status != updated.status {
                     ("appointment.status", "Appointment \(updated.status.rawValue.replacingOccurrences(of: "_", with: " "))",
                      "The appointment on \(updated.date) at \(updated.startTime) is now '\(updated.status.rawValue)'.")
@@ -272,7 +238,7 @@ public struct AppointmentService: Sendable {
         await self.publish("appointment.updated", updated)
     }
 
-    private func publish(_ type: String, _ appointment: Appointment) async {
+    func publish(_ type: String, _ appointment: Appointment) async {
         let audience = (try? await self.audience(appointment)) ?? [appointment.patientId, appointment.doctorId]
         await self.events.publish(DomainEvent(type: type, userIds: audience, subject: .appointment(appointment), occurredAt: self.now()))
     }
@@ -282,7 +248,7 @@ public struct AppointmentService: Sendable {
         Set([appointment.patientId, appointment.doctorId] + (try await self.users.secretaryIds(forDoctor: appointment.doctorId)))
     }
 
-    private func requireAvailability(doctorId: UUID, date: LocalDate, start: LocalTime, end: LocalTime, type: ConsultationType) async throws {
+    func requireAvailability(doctorId: UUID, date: LocalDate, start: LocalTime, end: LocalTime, type: ConsultationType) async throws {
         let rules = try await self.availabilities.list(AvailabilityQuery(doctorId: doctorId, startDate: date, endDate: date, consultationType: type))
         let fits = rules.contains { $0.occurs(on: date) && $0.startTime <= start && end <= $0.endTime }
         guard fits else {
@@ -297,19 +263,23 @@ public struct AppointmentService: Sendable {
     }
 
     static func validSymptoms(_ symptoms: [String]) throws -> [String] {
-        guard symptoms.count <= 30 else { throw DomainError.invalid("'symptoms' may list at most 30 items.") }
+        guard symptoms.count <= InputLimits.symptoms else { throw DomainError.invalid("'symptoms' may list at most \(InputLimits.symptoms) items.") }
         return try symptoms.map {
             let trimmed = $0.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty, trimmed.count <= 200 else {
-                throw DomainError.invalid("Each symptom must be 1 to 200 characters.")
+            guard !trimmed.isEmpty, trimmed.count <= InputLimits.symptomLength else {
+                throw DomainError.invalid("Each symptom must be 1 to \(InputLimits.symptomLength) characters.")
             }
             return trimmed
         }
     }
 
     static func validNote(_ note: String?) throws -> String? {
-        guard let note else { return nil }
-        guard note.count <= 5000 else { throw DomainError.invalid("'additional_note' must be at most 5000 characters.") }
-        return note
+        try InputLimits.text(note, field: "additional_note", limit: InputLimits.note)
+    }
+
+    static func unpaidLimitError(_ maximum: Int, accepting: Bool) -> DomainError {
+        let action = accepting ? "Accepting this booking would give you" : "You already have"
+        let count = accepting ? "more than \(maximum)" : "\(maximum)"
+        return DomainError.conflict("\(action) \(count) bookings waiting for payment or confirmation — the most a patient may hold at once. Pay for one or cancel one, then try again.")
     }
 }

@@ -37,6 +37,8 @@ public struct SlotList: Sendable {
     public var consultationType: ConsultationType
     public var duration: Int
     public var slots: [Slot]
+    /// What a consultation of this type with the doctor costs; nil when the doctor set no fee for it (not bookable).
+    public var fee: Fee?
 }
 
 /// Doctors' availability rules and the free slots they leave.
@@ -151,7 +153,8 @@ public struct AvailabilityService: Sendable {
                 cursor = slotEnd
             }
         }
-        return SlotList(doctorId: doctorId, date: date, timeZone: doctor.profile.timeZone, consultationType: type, duration: duration, slots: slots)
+        return SlotList(doctorId: doctorId, date: date, timeZone: doctor.profile.timeZone, consultationType: type, duration: duration, slots: slots,
+                        fee: doctor.profile.fee(for: type))
     }
 
     private func visibleDoctor(_ principal: Principal, _ doctorId: UUID) async throws -> Doctor {

@@ -14,11 +14,16 @@ public struct DoctorProfileInput: Sendable {
     public var isListed: Bool?
     public var supportedLanguages: FieldUpdate<[String]>
     public var timeZone: String?
+    /// The whole fee table in major units (replaces the stored one): consultation type → amount.
+    public var fees: [String: Double]?
+    public var currency: String?
+    /// The profile version the client last saw (`If-Match`); nil: the version read just before the write.
+    public var expectedVersion: Int?
 
     public init(userId: UUID? = nil, name: String? = nil, email: String? = nil, phone: String? = nil, profilePicture: String? = nil,
                 specialisation: String? = nil, address: FieldUpdate<String> = .unchanged, workingHours: FieldUpdate<JSON> = .unchanged,
                 bio: FieldUpdate<String> = .unchanged, isListed: Bool? = nil, supportedLanguages: FieldUpdate<[String]> = .unchanged,
-                timeZone: String? = nil) {
+                timeZone: String? = nil, fees: [String: Double]? = nil, currency: String? = nil, expectedVersion: Int? = nil) {
         self.userId = userId
         self.name = name
         self.email = email
@@ -31,6 +36,9 @@ public struct DoctorProfileInput: Sendable {
         self.isListed = isListed
         self.supportedLanguages = supportedLanguages
         self.timeZone = timeZone
+        self.fees = fees
+        self.currency = currency
+        self.expectedVersion = expectedVersion
     }
 }
 
@@ -111,6 +119,9 @@ public struct DoctorService: Sendable {
         if requireSpecialisation && input.specialisation == nil && !hadProfile {
             throw DomainError.invalid("'specialisation' is required to create a doctor profile.")
         }
+        if let expected = input.expectedVersion, expected != profile.version {
+            throw DomainError.stale("doctor profile", version: expected)
+        }
         let now = self.now()
         if !hadProfile { profile.createdAt = now }
         try Self.apply(input, to: &profile)
@@ -134,11 +145,12 @@ public struct DoctorService: Sendable {
                 userChanged = true
             }
         }
+        guard try await self.doctors.save(profile) else { throw DomainError.stale("doctor profile") }
+        profile.version += 1
         if userChanged {
             user.updatedAt = now
             try await self.users.update(user)
         }
-        try await self.doctors.save(profile)
         return (Doctor(user: user, profile: profile), !hadProfile)
     }
 
@@ -213,6 +225,33 @@ public struct DoctorService: Sendable {
             _ = try WallClock.timeZone(zone)
             profile.timeZone = zone
         }
+        if let code = input.currency {
+            let currency = try Currency(code)
+            if currency != profile.currency, input.fees == nil, !profile.fees.isEmpty {
+                throw DomainError.invalid("Changing 'currency' to \(currency.code) needs the fees in it too: send 'fees' with 'currency'.")
+            }
+            profile.currency = currency
+        }
+        if let fees = input.fees { profile.fees = try Self.fees(fees, currency: profile.currency) }
+    }
+
+    /// Largest fee accepted, in major units: far above any consultation, low enough to stop typos and overflow.
+    public static let maximumFee = 100_000.0
+
+    /// A fee table from the client's `{type: amount}`: known consultation types, positive amounts with no more
+    /// decimals than the currency has, at most `maximumFee`.
+    static func fees(_ raw: [String: Double], currency: Currency) throws -> [ConsultationType: Int64] {
+        var fees: [ConsultationType: Int64] = [:]
+        for (key, amount) in raw {
+            guard let type = ConsultationType(rawValue: key) else {
+                throw DomainError.invalid("'fees' keys must be consultation types (\(ConsultationType.allowedValues)); got '\(key.prefix(30))'.")
+            }
+            guard amount <= Self.maximumFee else {
+                throw DomainError.invalid("'fees.\(key)' must be at most \(Int(Self.maximumFee)) \(currency.code) (got \(amount)).")
+            }
+            fees[type] = try currency.minorUnits(amount, field: "fees.\(key)")
+        }
+        return fees
     }
 
     static func text(_ value: String?, field: String, limit: Int) throws -> String? {

@@ -117,8 +117,8 @@ public struct MedicalRecordService: Sendable {
             throw DomainError.notFound("No patient with id \(patientId.uuidString.lowercased()).")
         }
         if !principal.role.isAdmin {
-            guard try await self.appointments.hasRelationship(patientId: patientId, doctorIds: [doctorId], statuses: AppointmentStatus.notCancelled) else {
-                throw DomainError.forbidden("The doctor has no appointment with this patient.")
+            guard try await self.appointments.hasAcceptedBooking(patientId: patientId, doctorIds: [doctorId]) else {
+                throw DomainError.forbidden("The doctor has no appointment with this patient that the patient made or accepted.")
             }
         }
         if let appointmentId = input.appointmentId {
@@ -186,6 +186,25 @@ public struct MedicalRecordService: Sendable {
             throw DomainError.notFound("No medical record with id \(id.uuidString.lowercased()) has an audit log.")
         }
         return entries
+    }
+
+    /// Who else opened or changed a patient's records and when (`GET /medical-records/access-log`): the patient
+    /// his own; an administrator any patient's (`patientId`). Built from the audit log every access writes.
+    public func accessLog(_ principal: Principal, patientId: UUID?, page: PageRequest) async throws -> Page<RecordAccess> {
+        let target: UUID
+        switch principal.role {
+        case .patient:
+            guard patientId == nil || patientId == principal.id else {
+                throw DomainError.forbidden("A patient reads his own access log; leave 'userId' out.")
+            }
+            target = principal.id
+        case .admin, .superadmin:
+            guard let patientId else { throw DomainError.invalid("'userId' (the patient) is required for an administrator.") }
+            target = patientId
+        default:
+            throw DomainError.forbidden("The access log belongs to the patient (and administrators); ask the patient.")
+        }
+        return try await self.records.accessLog(patientId: target, page: page)
     }
 
     // MARK: - Attachments

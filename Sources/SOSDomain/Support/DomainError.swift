@@ -56,6 +56,12 @@ public struct DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         DomainError(.conflict, message: "Conflict", details: details)
     }
 
+    /// A compare-and-set write that lost: someone else changed `what` since the caller read it.
+    public static func stale(_ what: String, version: Int? = nil) -> DomainError {
+        let seen = version.map { " (you had version \($0))" } ?? ""
+        return DomainError.conflict("The \(what) was changed by someone else since you loaded it\(seen); reload it and apply your change again.")
+    }
+
     public static func rateLimited(retryAfter: Int, _ details: String) -> DomainError {
         DomainError(.rateLimited, message: "Too many requests", details: details, retryAfter: max(1, retryAfter))
     }

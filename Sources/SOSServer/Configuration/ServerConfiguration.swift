@@ -66,6 +66,11 @@ public struct ServerConfiguration: Sendable {
     public var turnSecret: String?
     /// `SOS_TURN_TTL`: seconds a TURN credential stays valid.
     public var turnTTL: TimeInterval = 3600
+    /// How long unpaid bookings hold their slot and how many a patient may hold (`SOS_BOOKING_HOLD_MINUTES`,
+    /// `SOS_CLINIC_CONFIRM_HOURS`, `SOS_MAX_UNPAID_BOOKINGS`); whether payments go online follows `STRIPE_SECRET_KEY`.
+    public var booking = BookingRules()
+    /// How often ended holds are looked for (`SOS_HOLD_SWEEP_SECONDS`).
+    public var holdSweepInterval: Duration = .seconds(15)
     /// How often the reminder job looks for due reminders (`SOS_REMINDER_INTERVAL`, seconds).
     public var reminderInterval: Duration = .seconds(30)
 
@@ -94,9 +99,9 @@ public struct ServerConfiguration: Sendable {
     /// (`SOS_OUTBOX_RETRY_BASE`, seconds; doubles on each failure, at most an hour).
     public var outboxInterval: Duration = .seconds(1)
     public var outboxRetryBase: TimeInterval = 5
-    /// The wall clock of the time-limited sign-in and delivery rules (code and `state` expiry, retry backoff).
-    /// Always the system clock in the server; tests move it forward instead of sleeping.
-    public var signInClock: @Sendable () -> Date = { Date() }
+    /// The wall clock of the time-limited rules (code and `state` expiry, retry backoff, booking holds). Always the
+    /// system clock in the server; tests move it forward instead of sleeping.
+    public var clock: @Sendable () -> Date = { Date() }
 
     public init() {}
 
@@ -159,6 +164,10 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_DB_MAX_CONNECTIONS", range: 1...500) { self.databaseMaxConnections = value }
         if let value = try int("SOS_REMINDER_INTERVAL", range: 1...3600) { self.reminderInterval = .seconds(value) }
         if let value = try int("SOS_AUTH_CACHE_SECONDS", range: 0...60) { self.authCacheSeconds = TimeInterval(value) }
+        if let value = try int("SOS_BOOKING_HOLD_MINUTES", range: 1...1440) { self.booking.onlineHold = TimeInterval(value * 60) }
+        if let value = try int("SOS_CLINIC_CONFIRM_HOURS", range: 0...168) { self.booking.clinicConfirmBefore = TimeInterval(value * 3600) }
+        if let value = try int("SOS_MAX_UNPAID_BOOKINGS", range: 1...100) { self.booking.maxUnpaidPerPatient = value }
+        if let value = try int("SOS_HOLD_SWEEP_SECONDS", range: 1...3600) { self.holdSweepInterval = .seconds(value) }
         if let urls = values["SOS_STUN_URLS"] { self.stunURLs = Self.list(urls) }
         if let urls = values["SOS_TURN_URLS"] { self.turnURLs = Self.list(urls) }
         if let secret = string("SOS_TURN_SECRET") { self.turnSecret = secret }

@@ -13,6 +13,8 @@ struct AppointmentController {
         group.get(":id", use: self.get)
         group.put(":id", use: self.update)
         group.delete(":id", use: self.delete)
+        group.post(":id/accept", use: self.accept)
+        group.post(":id/decline", use: self.decline)
     }
 
     struct CreateBody: Decodable {
@@ -27,11 +29,15 @@ struct AppointmentController {
         let visit_location: JSON?
     }
 
+    struct DeclineBody: Decodable {
+        let reason: String?
+    }
+
     struct UpdateBody: Decodable {
-        let changes: AppointmentChanges
+        var changes: AppointmentChanges
 
         enum CodingKeys: String, CodingKey {
-            case date, start_time, end_time, status, consultation_type, symptoms, additional_note, visit_location
+            case date, start_time, end_time, status, consultation_type, symptoms, additional_note, visit_location, cancellation_reason, version
         }
 
         init(from decoder: any Decoder) throws {
@@ -44,7 +50,9 @@ struct AppointmentController {
                 consultationType: try c.decodeIfPresent(ConsultationType.self, forKey: .consultation_type),
                 symptoms: try c.decodeIfPresent([String].self, forKey: .symptoms),
                 additionalNote: try c.update(String.self, forKey: .additional_note),
-                visitLocation: try c.update(JSON.self, forKey: .visit_location)
+                visitLocation: try c.update(JSON.self, forKey: .visit_location),
+                cancellationReason: try c.decodeIfPresent(String.self, forKey: .cancellation_reason),
+                expectedVersion: try c.decodeIfPresent(Int.self, forKey: .version)
             )
         }
     }
@@ -83,15 +91,31 @@ struct AppointmentController {
         return EditedResponse(status: .created, response: AppointmentMessageEnvelope(message: "Appointment created", appointment: AppointmentPayload(appointment)))
     }
 
-    @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> AppointmentEnvelope {
-        AppointmentEnvelope(appointment: AppointmentPayload(try await self.appointments.get(context.principal, id: try context.uuid("id"))))
+    @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<AppointmentEnvelope> {
+        let details = try await self.appointments.get(context.principal, id: try context.uuid("id"))
+        return EditedResponse(headers: [.eTag: Versioning.etag(details.appointment.version)], response: AppointmentEnvelope(appointment: AppointmentPayload(details)))
     }
 
-    @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> AppointmentMessageEnvelope {
+    @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<AppointmentMessageEnvelope> {
         let id = try context.uuid("id")
-        let body = try await request.decode(as: UpdateBody.self, context: context)
+        var body = try await request.decode(as: UpdateBody.self, context: context)
+        body.changes.expectedVersion = try Versioning.expected(request, body: body.changes.expectedVersion)
         let appointment = try await self.appointments.update(context.principal, id: id, body.changes)
-        return AppointmentMessageEnvelope(message: "Appointment updated", appointment: AppointmentPayload(appointment))
+        return EditedResponse(headers: [.eTag: Versioning.etag(appointment.version)],
+                              response: AppointmentMessageEnvelope(message: "Appointment updated", appointment: AppointmentPayload(appointment)))
+    }
+
+    /// The patient accepts a booking that staff or the doctor made for him.
+    @Sendable func accept(_ request: Request, context: AuthenticatedContext) async throws -> AppointmentMessageEnvelope {
+        let appointment = try await self.appointments.respond(context.principal, id: try context.uuid("id"), accept: true)
+        return AppointmentMessageEnvelope(message: "Appointment accepted", appointment: AppointmentPayload(appointment))
+    }
+
+    /// The patient declines a booking made for him; it is cancelled.
+    @Sendable func decline(_ request: Request, context: AuthenticatedContext) async throws -> AppointmentMessageEnvelope {
+        let body = try await request.decodeIfPresent(as: DeclineBody.self, context: context)
+        let appointment = try await self.appointments.respond(context.principal, id: try context.uuid("id"), accept: false, reason: body?.reason)
+        return AppointmentMessageEnvelope(message: "Appointment declined", appointment: AppointmentPayload(appointment))
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> MessagePayload {

@@ -17,10 +17,11 @@ struct DoctorController {
 
     /// Body of `POST /doctors` and `PUT /doctors/:id`.
     struct ProfileBody: Decodable {
-        let input: DoctorProfileInput
+        var input: DoctorProfileInput
 
         enum CodingKeys: String, CodingKey {
             case user_id, name, email, phone, profile_picture, specialisation, address, working_hours, bio, is_listed, supported_languages, time_zone
+            case fees, currency, version
         }
 
         init(from decoder: any Decoder) throws {
@@ -37,7 +38,10 @@ struct DoctorController {
                 bio: try c.update(String.self, forKey: .bio),
                 isListed: try c.decodeIfPresent(Bool.self, forKey: .is_listed),
                 supportedLanguages: try c.update([String].self, forKey: .supported_languages),
-                timeZone: try c.decodeIfPresent(String.self, forKey: .time_zone)
+                timeZone: try c.decodeIfPresent(String.self, forKey: .time_zone),
+                fees: try c.decodeIfPresent([String: Double].self, forKey: .fees),
+                currency: try c.decodeIfPresent(String.self, forKey: .currency),
+                expectedVersion: try c.decodeIfPresent(Int.self, forKey: .version)
             )
         }
     }
@@ -67,7 +71,8 @@ struct DoctorController {
     }
 
     @Sendable func save(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<DoctorMessageEnvelope> {
-        let body = try await request.decode(as: ProfileBody.self, context: context)
+        var body = try await request.decode(as: ProfileBody.self, context: context)
+        body.input.expectedVersion = try Versioning.expected(request, body: body.input.expectedVersion)
         let (doctor, created) = try await self.doctors.save(context.principal, body.input, requireSpecialisation: true)
         return EditedResponse(
             status: created ? .created : .ok,
@@ -77,7 +82,8 @@ struct DoctorController {
 
     @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> DoctorMessageEnvelope {
         let id = try context.uuid("id")
-        let body = try await request.decode(as: ProfileBody.self, context: context)
+        var body = try await request.decode(as: ProfileBody.self, context: context)
+        body.input.expectedVersion = try Versioning.expected(request, body: body.input.expectedVersion)
         let doctor = try await self.doctors.update(context.principal, id: id, body.input)
         return DoctorMessageEnvelope(message: "Doctor profile updated", doctor: DoctorPayload(doctor))
     }

@@ -9,6 +9,7 @@ struct MedicalRecordController {
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.get(use: self.list)
         group.post(use: self.create)
+        group.get("access-log", use: self.accessLog)
         group.get(":id", use: self.get)
         group.put(":id", use: self.update)
         group.delete(":id", use: self.delete)
@@ -53,6 +54,12 @@ struct MedicalRecordController {
             sortBy: try query.enum("sortBy", as: RecordSort.self) ?? .createdAt, sortOrder: try query.enum("sortOrder", as: SortOrder.self) ?? .desc
         ))
         return RecordListPayload(records: page.items.map { MedicalRecordPayload($0, withStatus: false) }, pagination: PaginationPayload(page))
+    }
+
+    @Sendable func accessLog(_ request: Request, context: AuthenticatedContext) async throws -> AccessLogPayload {
+        let query = QueryParameters(request)
+        let page = try await self.records.accessLog(context.principal, patientId: try query.uuid("userId"), page: try query.page())
+        return AccessLogPayload(entries: page.items.map(AccessLogPayload.Entry.init), pagination: PaginationPayload(page))
     }
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<RecordMessageEnvelope> {

@@ -166,6 +166,10 @@ extension AppointmentPayload: JSONWritable {
     func write(to w: inout JSONWriter) {
         w.raw("{\"additional_note\":")
         w.optionalString(self.additional_note.value)
+        w.raw(",\"booked_by\":")
+        w.optionalString(self.booked_by.value)
+        w.raw(",\"cancellation_reason\":")
+        w.optionalString(self.cancellation_reason.value)
         w.raw(",\"consultation_type\":")
         w.string(self.consultation_type.rawValue)
         w.raw(",\"created_at\":")
@@ -180,12 +184,18 @@ extension AppointmentPayload: JSONWritable {
         w.string(self.doctor_id)
         w.raw(",\"end_time\":")
         w.string(self.end_time.description)
+        w.raw(",\"fee\":")
+        if let fee = self.fee.value { fee.write(to: &w) } else { w.null() }
+        w.raw(",\"hold_expires_at\":")
+        if let hold = self.hold_expires_at.value { w.date(hold) } else { w.null() }
         w.raw(",\"id\":")
         w.string(self.id)
         if let patient = self.patient {
             w.raw(",\"patient\":")
             patient.write(to: &w)
         }
+        w.raw(",\"patient_acceptance\":")
+        w.string(self.patient_acceptance.rawValue)
         w.raw(",\"start_time\":")
         w.string(self.start_time.description)
         w.raw(",\"status\":")
@@ -198,8 +208,20 @@ extension AppointmentPayload: JSONWritable {
         w.date(self.updated_at)
         w.raw(",\"user_id\":")
         w.string(self.user_id)
+        w.raw(",\"version\":")
+        w.int(self.version)
         w.raw(",\"visit_location\":")
         if let location = self.visit_location.value { w.json(location) } else { w.null() }
+        w.raw("}")
+    }
+}
+
+extension FeePayload: JSONWritable {
+    func write(to w: inout JSONWriter) {
+        w.raw("{\"amount\":")
+        w.double(self.amount)
+        w.raw(",\"currency\":")
+        w.string(self.currency)
         w.raw("}")
     }
 }
@@ -220,6 +242,16 @@ extension DoctorProfilePayload: JSONWritable {
         w.optionalString(self.address.value)
         w.raw(",\"bio\":")
         w.optionalString(self.bio.value)
+        w.raw(",\"currency\":")
+        w.string(self.currency)
+        w.raw(",\"fees\":{")
+        for (index, key) in self.fees.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            if index > 0 { w.raw(",") }
+            w.string(key)
+            w.raw(":")
+            w.double(self.fees[key] ?? 0)
+        }
+        w.raw("}")
         w.raw(",\"is_listed\":")
         w.bool(self.is_listed)
         w.raw(",\"rating\":")

@@ -45,6 +45,11 @@ extension AppServices {
             PeriodicJob(name: "Outbox run", interval: configuration.outboxInterval, prepared: self.prepared, logger: logger) { [outbox] in
                 while try await outbox.deliverDue(logger: logger) == OutboxDispatcher.batchSize {}
             },
+            // unpaid bookings whose hold ended give their slot back (BookingRules); compare-and-set, so a racing payment wins
+            PeriodicJob(name: "Booking hold run", interval: configuration.holdSweepInterval, prepared: self.prepared, logger: logger) { [payments] in
+                let released = try await payments.releaseEndedHolds()
+                if released > 0 { logger.info("Released unpaid bookings whose hold ended", metadata: ["count": "\(released)"]) }
+            },
             // housekeeping: expired refresh tokens and revocations, old broker overflow rows
             PeriodicJob(name: "Token purge", interval: .seconds(3600), prepared: self.prepared, logger: logger) { [tokens, postgresBroker] in
                 try await tokens.purgeExpired(now: Date())

@@ -2,7 +2,19 @@ import Foundation
 import Hummingbird
 import SOSDomain
 
-/// The seed's `doctor_profile` object (plus `time_zone`, the IANA zone of the doctor's dates and times).
+/// A price: `{"amount": 45.5, "currency": "EUR"}` (major units).
+struct FeePayload: Encodable, Sendable, Equatable {
+    let amount: Double
+    let currency: String
+
+    init(_ fee: Fee) {
+        self.amount = fee.amount
+        self.currency = fee.currency.code
+    }
+}
+
+/// The seed's `doctor_profile` object (plus `time_zone`, the IANA zone of the doctor's dates and times, and the
+/// doctor's `fees` per consultation type in `currency`).
 struct DoctorProfilePayload: Encodable, Sendable {
     let specialisation: String
     let rating: Double
@@ -13,6 +25,9 @@ struct DoctorProfilePayload: Encodable, Sendable {
     let is_listed: Bool
     let supported_languages: Nullable<[String]>
     let time_zone: String
+    /// Consultation type → amount in major units of `currency`; types without a fee are absent (not bookable).
+    let fees: [String: Double]
+    let currency: String
 
     init(_ profile: DoctorProfile) {
         self.specialisation = profile.specialisation
@@ -24,6 +39,8 @@ struct DoctorProfilePayload: Encodable, Sendable {
         self.is_listed = profile.isListed
         self.supported_languages = Nullable(profile.supportedLanguages)
         self.time_zone = profile.timeZone
+        self.fees = Dictionary(uniqueKeysWithValues: profile.fees.map { ($0.key.rawValue, profile.currency.majorUnits($0.value)) })
+        self.currency = profile.currency.code
     }
 }
 
@@ -124,6 +141,12 @@ struct AppointmentPayload: Encodable, Sendable {
     let visit_location: Nullable<JSON>
     let created_at: Date
     let updated_at: Date
+    let booked_by: Nullable<String>
+    let patient_acceptance: PatientAcceptance
+    let hold_expires_at: Nullable<Date>
+    let cancellation_reason: Nullable<String>
+    let fee: Nullable<FeePayload>
+    let version: Int
     let patient: PersonPayload?
     let doctor: NestedDoctorPayload?
 
@@ -142,6 +165,12 @@ struct AppointmentPayload: Encodable, Sendable {
         self.visit_location = Nullable(appointment.visitLocation)
         self.created_at = appointment.createdAt
         self.updated_at = appointment.updatedAt
+        self.booked_by = Nullable(appointment.bookedBy?.apiString)
+        self.patient_acceptance = appointment.patientAcceptance
+        self.hold_expires_at = Nullable(appointment.holdExpiresAt)
+        self.cancellation_reason = Nullable(appointment.cancellationReason)
+        self.fee = Nullable(appointment.fee.map(FeePayload.init))
+        self.version = appointment.version
         self.patient = patient.map(PersonPayload.init)
         self.doctor = doctor.map(NestedDoctorPayload.init)
     }
@@ -226,6 +255,7 @@ struct SlotListPayload: ResponseEncodable, Sendable {
     let consultationType: ConsultationType
     let duration: Int
     let slots: [SlotPayload]
+    let fee: Nullable<FeePayload>
 
     init(_ list: SlotList) {
         self.doctorId = list.doctorId.apiString
@@ -234,5 +264,6 @@ struct SlotListPayload: ResponseEncodable, Sendable {
         self.consultationType = list.consultationType
         self.duration = list.duration
         self.slots = list.slots.map { SlotPayload(start_time: $0.startTime, end_time: $0.endTime, start: $0.startsAt, end: $0.endsAt) }
+        self.fee = Nullable(list.fee.map(FeePayload.init))
     }
 }

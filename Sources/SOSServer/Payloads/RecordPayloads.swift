@@ -239,3 +239,36 @@ struct OutboxPayload: ResponseEncodable, Sendable {
         }
     }
 }
+
+/// `GET /medical-records/access-log`: who else read or changed the patient's records.
+struct AccessLogPayload: ResponseEncodable, Sendable {
+    struct Actor: Encodable, Sendable {
+        let id: String
+        let name: String
+        let role: Role
+    }
+
+    struct Entry: Encodable, Sendable {
+        let id: String
+        let record_id: String
+        /// Null for a record that is not shared with the patient.
+        let record_title: Nullable<String>
+        let actor: Actor
+        let action: RecordAction
+        let detail: Nullable<String>
+        let at: Date
+
+        init(_ access: RecordAccess) {
+            self.id = access.entry.id.apiString
+            self.record_id = access.entry.recordId.apiString
+            self.record_title = Nullable(access.recordTitle)
+            self.actor = Actor(id: access.entry.actorId.apiString, name: access.actorName, role: access.entry.actorRole)
+            self.action = access.entry.action
+            self.detail = Nullable(access.recordTitle == nil ? nil : access.entry.detail)
+            self.at = access.entry.at
+        }
+    }
+
+    let entries: [Entry]
+    let pagination: PaginationPayload
+}

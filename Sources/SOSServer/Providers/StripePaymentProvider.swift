@@ -83,8 +83,16 @@ struct StripePaymentProvider: PaymentProvider {
         if case .string(let value)? = intent["latest_charge"] { charge = value }
         return ProviderOutcome(
             status: mapped, providerStatus: status, intentId: intentId, clientSecret: secret, chargeId: charge,
-            errorMessage: mapped == .failed ? (lastError ?? (status == "canceled" ? "Cancelled at Stripe." : nil)) : nil
+            errorMessage: mapped == .failed ? (lastError ?? (status == "canceled" ? "Cancelled at Stripe." : nil)) : nil,
+            received: mapped == .succeeded ? Self.received(intent) : nil
         )
+    }
+
+    /// Stripe's `amount_received` and `currency` of an intent (absent fields read as nothing received).
+    static func received(_ intent: JSON) -> ProviderOutcome.Received {
+        let amount: Int64 = if case .number(let value)? = intent["amount_received"] { Int64(value) } else { 0 }
+        let currency: String = if case .string(let value)? = intent["currency"] { value } else { "" }
+        return ProviderOutcome.Received(amountMinor: amount, currency: currency)
     }
 
     /// POSTs a form and returns the JSON answer; Stripe errors become domain errors (card declined → 402).

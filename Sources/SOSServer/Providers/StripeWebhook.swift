@@ -52,7 +52,8 @@ struct StripeWebhook {
         let webhook: PaymentWebhook
         switch type {
         case "payment_intent.succeeded":
-            webhook = .succeeded(intentId: string(object["id"]) ?? "", paymentId: paymentId, chargeId: string(object["latest_charge"]))
+            webhook = .succeeded(intentId: string(object["id"]) ?? "", paymentId: paymentId, chargeId: string(object["latest_charge"]),
+                                 received: StripePaymentProvider.received(object))
         case "payment_intent.payment_failed":
             webhook = .failed(intentId: string(object["id"]) ?? "", paymentId: paymentId,
                               message: string(object["last_payment_error"]?["message"]) ?? "The payment failed at Stripe.")

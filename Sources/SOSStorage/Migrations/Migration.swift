@@ -34,6 +34,7 @@ extension Migration {
         .m005SignIn,
         .m006OutboxExpiry,
         .m007OAuthBinding,
+        .m008Trust,
     ]
 }
 

@@ -2,8 +2,8 @@ import Foundation
 import SOSDomain
 import SQLKit
 
-/// `AppointmentRepository` over SQLKit. Booking holds a per-doctor lock (an advisory lock on PostgreSQL; the
-/// single serialized connection on SQLite) across the overlap check and the write.
+/// `AppointmentRepository` over SQLKit. Booking holds a per-doctor lock (and, with an unpaid limit, a per-patient
+/// lock: advisory locks on PostgreSQL; the single serialized connection on SQLite) across the checks and the write.
 public struct SQLAppointmentRepository: AppointmentRepository {
     let database: Database
 
@@ -13,7 +13,8 @@ public struct SQLAppointmentRepository: AppointmentRepository {
 
     static let columns = """
         a.id, a.patient_id, a.doctor_id, a.date, a.start_time, a.end_time, a.status, a.stream_channel_id, a.consultation_type,
-        a.symptoms, a.additional_note, a.visit_location, a.starts_at, a.ends_at, a.created_at, a.updated_at
+        a.symptoms, a.additional_note, a.visit_location, a.starts_at, a.ends_at, a.created_at, a.updated_at, a.booked_by,
+        a.patient_acceptance, a.hold_expires_at, a.cancellation_reason, a.fee_minor, a.fee_currency, a.version
         """
 
     static let detailsColumns = """
@@ -29,40 +30,48 @@ public struct SQLAppointmentRepository: AppointmentRepository {
 
     static let detailsSelect = "\(detailsColumns) \(detailsFrom)"
 
-    public func insertIfFree(_ appointment: Appointment) async throws -> Bool {
+    public func insert(_ appointment: Appointment, unpaidLimit: UnpaidLimit?) async throws -> AppointmentWrite {
         try await self.database.transaction { [kind = self.database.kind] sql in
-            try await Self.lockDoctor(appointment.doctorId, kind: kind, in: sql)
-            if appointment.status.holdsSlot, try await Self.overlaps(appointment, in: sql) { return false }
+            try await Self.lock(.doctor, appointment.doctorId, kind: kind, in: sql)
+            if appointment.status.holdsSlot, try await Self.overlaps(appointment, in: sql) { return .slotTaken }
+            if let limit = unpaidLimit, let reached = try await Self.unpaidLimitReached(appointment, limit, kind: kind, in: sql) { return reached }
             try await sql.raw("""
                 INSERT INTO appointments (id, patient_id, doctor_id, date, start_time, end_time, status, stream_channel_id, consultation_type,
-                    symptoms, additional_note, visit_location, starts_at, ends_at, created_at, updated_at)
+                    symptoms, additional_note, visit_location, starts_at, ends_at, created_at, updated_at, booked_by, patient_acceptance,
+                    hold_expires_at, cancellation_reason, fee_minor, fee_currency, version)
                 VALUES (\(bind: appointment.id), \(bind: appointment.patientId), \(bind: appointment.doctorId), \(bind: appointment.date.description),
                     \(bind: appointment.startTime.description), \(bind: appointment.endTime.description), \(bind: appointment.status.rawValue),
                     \(bind: appointment.streamChannelId), \(bind: appointment.consultationType.rawValue),
                     \(bind: JSON.array(appointment.symptoms.map(JSON.string)).text), \(bind: appointment.additionalNote),
                     \(bind: appointment.visitLocation?.text), \(bind: appointment.startsAt), \(bind: appointment.endsAt),
-                    \(bind: appointment.createdAt), \(bind: appointment.updatedAt))
+                    \(bind: appointment.createdAt), \(bind: appointment.updatedAt), \(bind: appointment.bookedBy),
+                    \(bind: appointment.patientAcceptance.rawValue), \(bind: appointment.holdExpiresAt), \(bind: appointment.cancellationReason),
+                    \(bind: appointment.fee?.amountMinor), \(bind: appointment.fee?.currency.code), \(bind: appointment.version))
                 """).run()
-            return true
+            return .saved
         }
     }
 
-    public func updateIfFree(_ appointment: Appointment, checkOverlap: Bool) async throws -> Bool {
+    public func update(_ appointment: Appointment, expectedVersion: Int, checkOverlap: Bool, unpaidLimit: UnpaidLimit?) async throws -> AppointmentWrite {
         try await self.database.transaction { [kind = self.database.kind] sql in
             if checkOverlap {
-                try await Self.lockDoctor(appointment.doctorId, kind: kind, in: sql)
-                if try await Self.overlaps(appointment, in: sql) { return false }
+                try await Self.lock(.doctor, appointment.doctorId, kind: kind, in: sql)
+                if try await Self.overlaps(appointment, in: sql) { return .slotTaken }
             }
-            try await sql.raw("""
+            if let limit = unpaidLimit, let reached = try await Self.unpaidLimitReached(appointment, limit, kind: kind, in: sql) { return reached }
+            let saved = try await sql.raw("""
                 UPDATE appointments SET date = \(bind: appointment.date.description), start_time = \(bind: appointment.startTime.description),
                     end_time = \(bind: appointment.endTime.description), status = \(bind: appointment.status.rawValue),
                     stream_channel_id = \(bind: appointment.streamChannelId), consultation_type = \(bind: appointment.consultationType.rawValue),
                     symptoms = \(bind: JSON.array(appointment.symptoms.map(JSON.string)).text), additional_note = \(bind: appointment.additionalNote),
                     visit_location = \(bind: appointment.visitLocation?.text), starts_at = \(bind: appointment.startsAt),
-                    ends_at = \(bind: appointment.endsAt), updated_at = \(bind: appointment.updatedAt)
-                WHERE id = \(bind: appointment.id)
-                """).run()
-            return true
+                    ends_at = \(bind: appointment.endsAt), updated_at = \(bind: appointment.updatedAt),
+                    patient_acceptance = \(bind: appointment.patientAcceptance.rawValue), hold_expires_at = \(bind: appointment.holdExpiresAt),
+                    cancellation_reason = \(bind: appointment.cancellationReason), fee_minor = \(bind: appointment.fee?.amountMinor),
+                    fee_currency = \(bind: appointment.fee?.currency.code), version = \(bind: expectedVersion + 1)
+                WHERE id = \(bind: appointment.id) AND version = \(bind: expectedVersion) RETURNING id
+                """).first()
+            return saved == nil ? .stale : .saved
         }
     }
 
@@ -139,14 +148,43 @@ public struct SQLAppointmentRepository: AppointmentRepository {
         }
     }
 
-    public func hasRelationship(patientId: UUID, doctorIds: [UUID], statuses: [AppointmentStatus]) async throws -> Bool {
-        guard !doctorIds.isEmpty, !statuses.isEmpty else { return false }
+    public func hasCareRelationship(patientId: UUID, doctorIds: [UUID]) async throws -> Bool {
+        guard !doctorIds.isEmpty else { return false }
+        return try await self.database.read { sql in
+            try await sql.raw("SELECT 1 AS found WHERE \(Self.careRelationship(patient: "\(bind: patientId)", doctorIds: doctorIds))").first() != nil
+        }
+    }
+
+    public func hasAcceptedBooking(patientId: UUID, doctorIds: [UUID]) async throws -> Bool {
+        guard !doctorIds.isEmpty else { return false }
         return try await self.database.read { sql in
             try await sql.raw("""
                 SELECT 1 AS found FROM appointments WHERE patient_id = \(bind: patientId) AND doctor_id IN (\(binds: doctorIds))
-                AND status IN (\(binds: statuses.map(\.rawValue))) LIMIT 1
+                AND patient_acceptance = \(bind: PatientAcceptance.accepted.rawValue) AND status <> \(bind: AppointmentStatus.cancelled.rawValue) LIMIT 1
                 """).first() != nil
         }
+    }
+
+    public func holdsEnded(at now: Date, limit: Int) async throws -> [Appointment] {
+        try await self.database.read { sql in
+            try await sql.raw("""
+                SELECT \(unsafeRaw: Self.columns) FROM appointments a WHERE a.hold_expires_at <= \(bind: now)
+                AND a.status IN (\(binds: AppointmentStatus.unpaid.map(\.rawValue))) ORDER BY a.hold_expires_at LIMIT \(bind: limit)
+                """).all().map(Self.appointment(from:))
+        }
+    }
+
+    /// `AccessPolicy.CareRelationship` as SQL: an accepted, not cancelled appointment of the patient (an SQL
+    /// expression, e.g. a bound id or `r.patient_id`) with one of the doctors, paid by a recorded payment or under
+    /// way. The one place the rule is written in SQL; record reads (`canRead`) and record lists both use it.
+    static func careRelationship(patient: SQLQueryString, doctorIds: [UUID]) -> SQLQueryString {
+        let care = AccessPolicy.CareRelationship.self
+        return """
+            EXISTS (SELECT 1 FROM appointments c WHERE c.patient_id = \(patient) AND c.doctor_id IN (\(binds: doctorIds))
+            AND c.patient_acceptance = \(bind: care.acceptance.rawValue) AND c.status <> \(bind: AppointmentStatus.cancelled.rawValue)
+            AND (c.status IN (\(binds: care.underway.map(\.rawValue)))
+                OR EXISTS (SELECT 1 FROM payments cp WHERE cp.appointment_id = c.id AND cp.status IN (\(binds: care.paid.map(\.rawValue))))))
+            """
     }
 
     public func starting(from: Date, to: Date, statuses: [AppointmentStatus]) async throws -> [Appointment] {
@@ -177,12 +215,32 @@ public struct SQLAppointmentRepository: AppointmentRepository {
         return filter
     }
 
-    /// Serializes bookings of one doctor across connections (PostgreSQL); SQLite is already serialized.
-    static func lockDoctor(_ doctorId: UUID, kind: DatabaseKind, in sql: any SQLDatabase) async throws {
+    /// What a booking lock serializes: one doctor's calendar, or one patient's unpaid bookings.
+    enum LockSpace: Int32 {
+        case doctor = 1
+        case patient = 2
+    }
+
+    /// Serializes bookings of one doctor (or one patient) across connections on PostgreSQL, until the transaction
+    /// ends; SQLite is already serialized. Doctor locks are always taken before patient locks, so two bookings never
+    /// wait on each other in a cycle.
+    static func lock(_ space: LockSpace, _ id: UUID, kind: DatabaseKind, in sql: any SQLDatabase) async throws {
         guard kind == .postgres else { return }
-        let bytes = doctorId.uuid
-        let key = [bytes.0, bytes.1, bytes.2, bytes.3, bytes.4, bytes.5, bytes.6, bytes.7].reduce(Int64(0)) { ($0 << 8) | Int64($1) }
-        try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: key))").run()
+        let bytes = id.uuid
+        let key = [bytes.0, bytes.1, bytes.2, bytes.3].reduce(Int32(0)) { ($0 << 8) | Int32($1) }
+        try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: space.rawValue), \(bind: key))").run()
+    }
+
+    /// `.unpaidLimitReached` when the write would give the patient more open unpaid bookings of his own than allowed.
+    static func unpaidLimitReached(_ appointment: Appointment, _ limit: UnpaidLimit, kind: DatabaseKind, in sql: any SQLDatabase) async throws -> AppointmentWrite? {
+        guard appointment.isUnpaid, appointment.patientAcceptance == .accepted else { return nil }
+        try await Self.lock(.patient, appointment.patientId, kind: kind, in: sql)
+        let open = try await sql.raw("""
+            SELECT COUNT(*) AS open FROM appointments WHERE patient_id = \(bind: appointment.patientId) AND id <> \(bind: appointment.id)
+            AND status IN (\(binds: AppointmentStatus.unpaid.map(\.rawValue))) AND patient_acceptance = \(bind: PatientAcceptance.accepted.rawValue)
+            AND starts_at > \(bind: limit.now) AND (hold_expires_at IS NULL OR hold_expires_at > \(bind: limit.now))
+            """).first()?.value("open", as: Int.self) ?? 0
+        return open >= limit.maximum ? .unpaidLimitReached(maximum: limit.maximum) : nil
     }
 
     /// True when another slot-holding appointment of the doctor overlaps (half-open intervals).
@@ -203,8 +261,16 @@ public struct SQLAppointmentRepository: AppointmentRepository {
             consultationType: ConsultationType(rawValue: try row.value("consultation_type")) ?? .online, symptoms: symptoms,
             additionalNote: try row.optional("additional_note"), visitLocation: try row.json("visit_location"),
             startsAt: try row.value("starts_at"), endsAt: try row.value("ends_at"), createdAt: try row.value("created_at"),
-            updatedAt: try row.value("updated_at")
+            updatedAt: try row.value("updated_at"), bookedBy: try row.optional("booked_by"),
+            patientAcceptance: PatientAcceptance(rawValue: try row.value("patient_acceptance")) ?? .pending,
+            holdExpiresAt: try row.optional("hold_expires_at"), cancellationReason: try row.optional("cancellation_reason"),
+            fee: try Self.fee(row), version: try row.value("version", as: Int.self)
         )
+    }
+
+    static func fee(_ row: any SQLRow) throws -> Fee? {
+        guard let minor: Int64 = try row.optional("fee_minor"), let code: String = try row.optional("fee_currency") else { return nil }
+        return Fee(amountMinor: minor, currency: try Currency(code))
     }
 
     static func details(from row: any SQLRow) throws -> AppointmentDetails {

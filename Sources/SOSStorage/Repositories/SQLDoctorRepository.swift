@@ -15,7 +15,7 @@ public struct SQLDoctorRepository: DoctorRepository {
             u.created_at, u.updated_at, dp.user_id AS dp_user_id, dp.specialisation AS dp_specialisation, dp.rating AS dp_rating,
             dp.rating_count AS dp_rating_count, dp.address AS dp_address, dp.working_hours AS dp_working_hours, dp.bio AS dp_bio,
             dp.is_listed AS dp_is_listed, dp.supported_languages AS dp_supported_languages, dp.time_zone AS dp_time_zone,
-            dp.created_at AS dp_created_at, dp.updated_at AS dp_updated_at
+            dp.fees AS dp_fees, dp.currency AS dp_currency, dp.version AS dp_version, dp.created_at AS dp_created_at, dp.updated_at AS dp_updated_at
         """
 
     static let from = "FROM users u LEFT JOIN doctor_profiles dp ON dp.user_id = u.id"
@@ -74,24 +74,41 @@ public struct SQLDoctorRepository: DoctorRepository {
         }
     }
 
-    public func save(_ profile: DoctorProfile) async throws {
+    public func save(_ profile: DoctorProfile) async throws -> Bool {
         try await self.database.transaction { sql in
-            try await sql.raw("""
-                INSERT INTO doctor_profiles (user_id, specialisation, rating, rating_sum, rating_count, address, working_hours, bio,
-                    is_listed, supported_languages, time_zone, created_at, updated_at)
-                VALUES (\(bind: profile.userId), \(bind: profile.specialisation), 0, 0, 0, \(bind: profile.address),
-                    \(bind: profile.workingHours?.text), \(bind: profile.bio), \(bind: profile.isListed),
-                    \(bind: profile.supportedLanguages.map { JSON.array($0.map(JSON.string)).text }), \(bind: profile.timeZone),
-                    \(bind: profile.createdAt), \(bind: profile.updatedAt))
-                ON CONFLICT (user_id) DO UPDATE SET specialisation = excluded.specialisation, address = excluded.address,
-                    working_hours = excluded.working_hours, bio = excluded.bio, is_listed = excluded.is_listed,
-                    supported_languages = excluded.supported_languages, time_zone = excluded.time_zone, updated_at = excluded.updated_at
-                """).run()
+            let fees = Self.feesJSON(profile.fees)
+            let languages = profile.supportedLanguages.map { JSON.array($0.map(JSON.string)).text }
+            let stored: Bool
+            if profile.version == 0 {
+                stored = try await sql.raw("""
+                    INSERT INTO doctor_profiles (user_id, specialisation, rating, rating_sum, rating_count, address, working_hours, bio,
+                        is_listed, supported_languages, time_zone, fees, currency, version, created_at, updated_at)
+                    VALUES (\(bind: profile.userId), \(bind: profile.specialisation), 0, 0, 0, \(bind: profile.address),
+                        \(bind: profile.workingHours?.text), \(bind: profile.bio), \(bind: profile.isListed), \(bind: languages),
+                        \(bind: profile.timeZone), \(bind: fees), \(bind: profile.currency.code), 1, \(bind: profile.createdAt), \(bind: profile.updatedAt))
+                    ON CONFLICT (user_id) DO NOTHING RETURNING user_id
+                    """).first() != nil
+            } else {
+                stored = try await sql.raw("""
+                    UPDATE doctor_profiles SET specialisation = \(bind: profile.specialisation), address = \(bind: profile.address),
+                        working_hours = \(bind: profile.workingHours?.text), bio = \(bind: profile.bio), is_listed = \(bind: profile.isListed),
+                        supported_languages = \(bind: languages), time_zone = \(bind: profile.timeZone), fees = \(bind: fees),
+                        currency = \(bind: profile.currency.code), version = version + 1, updated_at = \(bind: profile.updatedAt)
+                    WHERE user_id = \(bind: profile.userId) AND version = \(bind: profile.version) RETURNING user_id
+                    """).first() != nil
+            }
+            guard stored else { return false }
             try await sql.raw("DELETE FROM doctor_languages WHERE doctor_id = \(bind: profile.userId)").run()
             for language in Set((profile.supportedLanguages ?? []).map { $0.lowercased() }) {
                 try await sql.raw("INSERT INTO doctor_languages (doctor_id, language) VALUES (\(bind: profile.userId), \(bind: language))").run()
             }
+            return true
         }
+    }
+
+    /// `{"video": 4500}`: minor units per consultation type, keys sorted.
+    static func feesJSON(_ fees: [ConsultationType: Int64]) -> String? {
+        fees.isEmpty ? nil : JSON.object(Dictionary(uniqueKeysWithValues: fees.map { ($0.key.rawValue, JSON.number(Double($0.value))) })).text
     }
 
     public func addRating(_ rating: DoctorRating) async throws -> DoctorProfile {
@@ -122,6 +139,15 @@ public struct SQLDoctorRepository: DoctorRepository {
         }
     }
 
+    static func fees(_ json: JSON?) -> [ConsultationType: Int64] {
+        guard case .object(let members) = json else { return [:] }
+        var fees: [ConsultationType: Int64] = [:]
+        for (key, value) in members {
+            if let type = ConsultationType(rawValue: key), case .number(let minor) = value { fees[type] = Int64(minor) }
+        }
+        return fees
+    }
+
     static func doctor(from row: any SQLRow) throws -> Doctor {
         let user = try SQLUserRepository.user(from: row)
         guard try !row.decodeNil(column: "dp_user_id") else {
@@ -139,6 +165,9 @@ public struct SQLDoctorRepository: DoctorRepository {
             isListed: try row.value("dp_is_listed"),
             supportedLanguages: languages,
             timeZone: try row.value("dp_time_zone"),
+            fees: Self.fees(try row.json("dp_fees")),
+            currency: (try? Currency(try row.value("dp_currency", as: String.self))) ?? .defaultFeeCurrency,
+            version: try row.value("dp_version", as: Int.self),
             createdAt: try row.value("dp_created_at"),
             updatedAt: try row.value("dp_updated_at")
         )

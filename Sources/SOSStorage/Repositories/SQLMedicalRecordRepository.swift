@@ -83,10 +83,7 @@ public struct SQLMedicalRecordRepository: MedicalRecordRepository {
                 if doctorIds.isEmpty {
                     filter += " AND 1 = 0"
                 } else {
-                    filter += """
-                         AND (r.doctor_id IN (\(binds: doctorIds)) OR EXISTS (SELECT 1 FROM appointments x WHERE x.patient_id = r.patient_id
-                         AND x.doctor_id IN (\(binds: doctorIds)) AND x.status IN (\(binds: AppointmentStatus.careStatuses.map(\.rawValue)))))
-                        """
+                    filter += " AND (r.doctor_id IN (\(binds: doctorIds)) OR \(SQLAppointmentRepository.careRelationship(patient: "r.patient_id", doctorIds: doctorIds)))"
                 }
             case .writtenBy(let doctorIds):
                 filter += .andIn("r.doctor_id", doctorIds)
@@ -122,14 +119,35 @@ public struct SQLMedicalRecordRepository: MedicalRecordRepository {
         try await self.database.read { sql in
             try await sql.raw("""
                 SELECT id, record_id, actor_id, actor_role, action, detail, at FROM record_audit WHERE record_id = \(bind: recordId) ORDER BY at, id
-                """).all().map { row in
-                RecordAuditEntry(
-                    id: try row.value("id"), recordId: try row.value("record_id"), actorId: try row.value("actor_id"),
-                    actorRole: Role(rawValue: try row.value("actor_role")) ?? .guest,
-                    action: RecordAction(rawValue: try row.value("action")) ?? .read, detail: try row.optional("detail"), at: try row.value("at")
+                """).all().map(Self.auditEntry(from:))
+        }
+    }
+
+    public func accessLog(patientId: UUID, page: PageRequest) async throws -> Page<RecordAccess> {
+        try await self.database.read { sql in
+            let filter: SQLQueryString = "FROM record_audit ra JOIN medical_records r ON r.id = ra.record_id LEFT JOIN users u ON u.id = ra.actor_id WHERE r.patient_id = \(bind: patientId) AND ra.actor_id <> \(bind: patientId)"
+            let total = try await sql.raw("SELECT COUNT(*) AS total \(filter)").first()?.value("total", as: Int.self) ?? 0
+            let rows = try await sql.raw("""
+                SELECT ra.id, ra.record_id, ra.actor_id, ra.actor_role, ra.action, ra.detail, ra.at, r.title, r.is_shared_with_patient,
+                    COALESCE(u.name, '') AS actor_name \(filter) ORDER BY ra.at DESC, ra.id DESC LIMIT \(bind: page.limit) OFFSET \(bind: page.offset)
+                """).all()
+            let items = try rows.map { row in
+                RecordAccess(
+                    entry: try Self.auditEntry(from: row),
+                    recordTitle: try row.value("is_shared_with_patient", as: Bool.self) ? try row.value("title", as: String.self) : nil,
+                    actorName: try row.value("actor_name")
                 )
             }
+            return Page(items: items, total: total, request: page)
         }
+    }
+
+    static func auditEntry(from row: any SQLRow) throws -> RecordAuditEntry {
+        RecordAuditEntry(
+            id: try row.value("id"), recordId: try row.value("record_id"), actorId: try row.value("actor_id"),
+            actorRole: Role(rawValue: try row.value("actor_role")) ?? .guest,
+            action: RecordAction(rawValue: try row.value("action")) ?? .read, detail: try row.optional("detail"), at: try row.value("at")
+        )
     }
 
     public func addAttachment(_ attachment: RecordAttachment, audit: RecordAuditEntry) async throws {

@@ -65,6 +65,15 @@ public struct SQLPaymentRepository: PaymentRepository {
         }
     }
 
+    public func open(appointmentId: UUID) async throws -> Payment? {
+        try await self.database.read { sql in
+            try await sql.raw("""
+                SELECT \(unsafeRaw: Self.columns) FROM payments y WHERE y.appointment_id = \(bind: appointmentId)
+                AND y.status IN (\(binds: [PaymentStatus.pending.rawValue, PaymentStatus.processing.rawValue])) LIMIT 1
+                """).first().map(Self.payment(from:))
+        }
+    }
+
     public func find(intentId: String) async throws -> Payment? {
         try await self.database.read { sql in
             try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM payments y WHERE y.stripe_payment_intent_id = \(bind: intentId)")

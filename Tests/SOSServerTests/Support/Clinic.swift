@@ -33,7 +33,7 @@ struct Clinic {
         for (account, specialisation) in [(doctor, "General practice"), (otherDoctor, "Dermatology")] {
             let profile = try await client.request(.post, "/api/v1/doctors", token: account.token, json: [
                 "specialisation": specialisation, "is_listed": true, "supported_languages": ["en", "es"], "time_zone": timeZone,
-                "bio": "Travel medicine and \(specialisation.lowercased())",
+                "bio": "Travel medicine and \(specialisation.lowercased())", "fees": Clinic.fees, "currency": "EUR",
             ])
             #expect(profile.status == .created, "\(profile.text)")
         }
@@ -51,6 +51,9 @@ struct Clinic {
             otherPatient: Account(id: otherPatient.id, token: otherPatient.token), date: date
         )
     }
+
+    /// Both doctors' fees (EUR): what a payment for each consultation type must be.
+    static let fees: [String: Double] = ["home": 120, "online": 50, "chat": 30, "video": 60]
 
     /// `YYYY-MM-DD` for today + `offset` days in UTC.
     static func day(offset: Int) -> String {
@@ -71,6 +74,17 @@ struct Clinic {
         let response = try await self.book(client, start: start, end: end)
         #expect(response.status == .created, "\(response.text)")
         return response.json["appointment"]?["id"]?.string ?? ""
+    }
+
+    /// Pays an appointment's fee as the patient and has the admin confirm the manual payment: a recorded payment.
+    func pay(_ client: some TestClientProtocol, _ appointmentId: String, amount: Double = 60) async throws {
+        let created = try await client.request(.post, "/api/v1/payments", token: self.patient.token, json: [
+            "appointment_id": appointmentId, "amount": amount, "currency": "eur", "payment_method": "bank_transfer",
+        ])
+        #expect(created.status == .created, "\(created.text)")
+        let id = created.json["paymentId"]?.string ?? ""
+        let confirmed = try await client.request(.post, "/api/v1/payments/\(id)/confirm", token: self.admin, json: [:] as JSONObject)
+        #expect(confirmed.json["payment"]?["status"]?.string == "succeeded", "\(confirmed.text)")
     }
 
     /// Moves an appointment through the state machine as the admin.
@@ -110,7 +124,8 @@ func expectNestedDoctorShape(_ value: JSONValue?, sourceLocation: SourceLocation
 func expectAppointmentShape(_ value: JSONValue?, detailed: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
     var keys: Set<String> = [
         "id", "user_id", "doctor_id", "date", "start_time", "end_time", "status", "stream_channel_id", "consultation_type", "symptoms",
-        "additional_note", "visit_location", "created_at", "updated_at",
+        "additional_note", "visit_location", "created_at", "updated_at", "booked_by", "patient_acceptance", "hold_expires_at",
+        "cancellation_reason", "fee", "version",
     ]
     if detailed { keys.formUnion(["patient", "doctor"]) }
     #expect(value?.keys == keys, "appointment keys: \(value?.keys.sorted() ?? [])", sourceLocation: sourceLocation)

@@ -90,6 +90,7 @@ final class FakeStripe: Sendable {
                     return error(402, "card_error", "card_declined", "Your card was declined.")
                 }
                 intent["status"] = "succeeded"
+                intent["amount_received"] = intent["amount"]
                 intent["latest_charge"] = "ch_fake\(state.counter)"
             } else {
                 intent["status"] = "canceled"

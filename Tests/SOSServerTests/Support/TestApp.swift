@@ -77,6 +77,7 @@ func testConfiguration(dataDirectory: String, schema: String?) -> ServerConfigur
     configuration.loginAttemptsPerMinute = 100_000
     configuration.loginFailuresPerAccount = 100_000
     configuration.registrationsPerHour = 100_000
+    configuration.booking.maxUnpaidPerPatient = 1000
     configuration.assetsDirectory = packageRoot
     configuration.port = 0
     configuration.logLevel = ProcessInfo.processInfo.environment["SOS_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
