@@ -25,6 +25,8 @@ function emit(event, arg) { for (const fn of listeners[event]) { try { fn(arg); 
 let current = load();
 let refreshTimer = null;
 let refreshing = null;
+let closeReason = null; // why the hub closed the socket (4001), shown with the sign-in message
+export function noteCloseReason(reason) { closeReason = reason || null; }
 
 function load() {
   try { return JSON.parse(sessionStorage.getItem(KEY)) || null; } catch { return null; }
@@ -78,9 +80,10 @@ export function refreshNow() {
       const body = await res.json().catch(() => ({}));
       if (!res.ok) {
         const err = new ApiError(res.status, body.error, body.details);
-        if (res.status === 401 || res.status === 403) endSession(`Your session has ended: ${err.details}`);
+        if (res.status === 401 || res.status === 403) endSession(`Your session has ended${closeReason ? ` (${closeReason})` : ''}: ${err.details}`);
         throw err;
       }
+      closeReason = null;
       signedIn(body);
       return body.access_token;
     } catch (err) {

@@ -82,8 +82,10 @@ function connect() {
     if (ev.code === 4001) {
       // Not authenticated / revoked / expired: a fresh token first (refresh), else back to sign-in.
       setState('reconnecting', ev.reason);
-      rest.refreshNow().then(() => { attempt = 0; connect(); }).catch(() => {
-        rest.endSession(`Your session has ended${ev.reason ? `: ${ev.reason}` : ''}. Please sign in again.`);
+      rest.noteCloseReason(ev.reason);
+      rest.refreshNow().then(() => { attempt = 0; connect(); }).catch((err) => {
+        // refreshNow() has usually ended the session with the server's details already; add the close reason.
+        rest.endSession(`Your session has ended${ev.reason ? ` (${ev.reason})` : ''}: ${(err && err.details) || 'please sign in again.'}`);
       });
       return;
     }

@@ -58,7 +58,12 @@ class Server:
         self.env.update((extra_env(self.url) if callable(extra_env) else extra_env) or {})
         self.proc = None
         self.log = open(os.path.join(self.data, "server.log"), "ab")
-        self.start()
+        try:
+            self.start()
+        except Exception:
+            print(open(os.path.join(self.data, "server.log")).read()[-2000:])
+            self.close()
+            raise
 
     def start(self):
         self.proc = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -242,10 +247,11 @@ class Shots:
         self.out = Path(out)
         self.n = 0
         self.index = []
+        self.prefix = ""
 
     def take(self, driver, name, what, axe=True):
         self.n += 1
-        path = self.out / f"{self.n:02d}-{name}.png"
+        path = self.out / f"{self.n:02d}-{self.prefix}{name}.png"
         # the whole page, not just the viewport: grow the window to the document's height for the picture
         size = driver.get_window_size()
         height = driver.execute_script("return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
@@ -280,14 +286,14 @@ def next_weekday(days_ahead=1):
     return time.strftime("%Y-%m-%d", time.gmtime(t))
 
 
-def otp_from_outbox(server, recipient, after_count=0, timeout=15):
+def otp_from_outbox(server, recipient, channel=None, timeout=15):
     token = server.admin_token()
     deadline = time.time() + timeout
     while time.time() < deadline:
         status, body, _ = server.call("GET", "/dev/outbox?limit=50", token=token)
         if status == 200:
             for m in body["messages"]:
-                if m["recipient"].lower() == recipient.lower():
+                if recipient.lower() in m["recipient"].lower() and (channel is None or m["channel"] == channel):
                     code = re.search(r"\b(\d{6})\b", m["body"] + " " + (m["subject"] or ""))
                     if code:
                         return code.group(1)

@@ -166,6 +166,8 @@ def register_find_book_live(ctx):
     # the doctor's open dashboard shows it without a reload
     appt_item(D, appt_id)
     wait_text(D, f'[data-appointment-id="{appt_id}"]', "Tess Tourist")
+    wait(D, lambda d: d.find_element(By.CSS_SELECTOR, f'[data-appointment-id="{appt_id}"] [data-presence-of]').get_attribute("data-presence") == "online", 15,
+         "the patient shown online on the doctor's dashboard")
     view(ctx, D, "doctor-dashboard", "Doctor: live dashboard, today and upcoming; the new booking arrived without a reload")
     link.click()
     wait(P, lambda d: d.execute_script("return document.getElementById('main').dataset.view") == "appointments", 10, "appointments view")
@@ -349,6 +351,40 @@ def email_code(ctx):
     click(O, "#otp-verify")
     wait(O, lambda d: "Patient Demo 3" in text_of(d, ".who-name"), 15, "signed in as Patient Demo 3")
     hub_online(O)
+    # SMS and WhatsApp codes: a number nobody verified gets a new patient account
+    for channel, phone in (("sms", "+14155550142"), ("whatsapp", "+14155550143")):
+        signed_out(O, s.url)
+        click(O, '[data-panel="code"]')
+        O.find_element(By.CSS_SELECTOR, f'#otp-channel option[value="{channel}"]').click()
+        fill(O, "#otp-destination", phone)
+        click(O, "#otp-send")
+        el(O, "#otp-code")
+        fill(O, "#otp-code", otp_from_outbox(s, phone if channel == "sms" else phone, channel=channel))
+        click(O, "#otp-verify")
+        wait(O, lambda d: d.find_elements(By.ID, "sign-out"), 15, f"signed in by {channel}")
+        hub_online(O)
+    assert_clean(ctx)
+
+
+def token_refresh(ctx):
+    """A server with 30-second access tokens (the shortest it allows): the client refreshes before expiry, re-authenticates its socket,
+    and keeps working past the first token's lifetime."""
+    O = ctx.other.driver
+    short = Server(ctx.server_bin, extra_env={"SOS_ACCESS_TOKEN_TTL": "30"})
+    try:
+        sign_in(O, short.url, *ADMIN)
+        first = O.execute_script("return JSON.parse(sessionStorage.getItem('sos.session')).access_token")
+        wait(O, lambda d: d.execute_script("return JSON.parse(sessionStorage.getItem('sos.session')).access_token") != first, 20, "a refreshed access token")
+        deadline = time.time() + 32
+        wait(O, lambda d: time.time() > deadline, 40, "the first token to expire")
+        hub_online(O)
+        goto(O, short.url, "#/users")
+        el(O, "#users-body tr")
+        assert O.execute_script("return document.documentElement.dataset.hub") == "online", "the socket did not survive the first token"
+        assert not O.find_elements(By.ID, "signin-message"), "signed out"
+    finally:
+        signed_out(O, short.url)
+        short.close()
     assert_clean(ctx)
 
 
@@ -556,8 +592,37 @@ def blocked_user(ctx):
     assert_clean(ctx)
 
 
+def payments_confirm_refund(ctx):
+    """A manual ('pay at the clinic') payment: staff confirm it in the Payments view, the patient sees it live,
+    then a partial refund."""
+    s, P, A = ctx.server, ctx.patient.driver, ctx.admin.driver
+    sign_in(P, s.url, ctx.patient_email, ctx.patient_password)
+    ptoken = s.token(ctx.patient_email, ctx.patient_password)
+    appt = book_via_rest(s, ptoken, ctx.doctor1, next_weekday(5), "online")
+    fee = appt.get("fee") or {"amount": 40, "currency": "EUR"}  # before fees exist the server takes any amount
+    status, pay, _ = s.call("POST", "/payments", {"appointment_id": appt["id"], "amount": fee["amount"], "currency": fee["currency"],
+                                                  "payment_method": "bank_transfer"}, token=ptoken)
+    assert status == 201, f"payment: {status} {pay}"
+    goto(P, s.url, "#/appointments")
+    appt_item(P, appt["id"], ".pay-at-clinic")
+    view(ctx, P, "patient-pay-at-clinic", "Patient: 'pay at the clinic' — the amount and (when the server gives it) the deadline")
+    goto(A, s.url, "#/payments")
+    row = f'tr[data-payment-id="{pay["paymentId"]}"]'
+    el(A, f'{row} [data-action="confirm-payment"]').click()
+    wait(A, lambda d: d.find_element(By.CSS_SELECTOR, row).get_attribute("data-status") == "succeeded", 15, "payment confirmed")
+    appt_item(P, appt["id"], '.badge[data-status="succeeded"]')
+    appt_item(P, appt["id"], '.badge[data-status="payment_completed"]')
+    el(A, f'{row} [data-action="refund-amount"]').send_keys("10")
+    el(A, f'{row} [data-action="refund-reason"]').send_keys("Shorter consultation")
+    el(A, f'{row} [data-action="refund"]').click()
+    wait(A, lambda d: d.find_element(By.CSS_SELECTOR, row).get_attribute("data-status") == "partially_refunded", 15, "partly refunded")
+    view(ctx, A, "admin-payments-refunded", "Admin: payments — a manual payment confirmed, then partly refunded")
+    appt_item(P, appt["id"], '.badge[data-status="partially_refunded"]')
+    assert_clean(ctx)
+
+
 SCENARIOS = [assets_and_docs, sign_in_page, register_find_book_live, chat, video_call, reconnect, email_code, keyboard_booking,
-             views_and_accessibility, staff_booking, oauth_button, blocked_user]
+             views_and_accessibility, payments_confirm_refund, staff_booking, oauth_button, blocked_user, token_refresh]
 POSTGRES_SCENARIOS = [register_find_book_live, chat]
 
 
@@ -568,6 +633,7 @@ def seed(server):
 
 def run_set(label, server, scenarios, ctx, results):
     ctx.server = server
+    ctx.shots.prefix = label.replace(':', '-')
     seed(server)
     ctx.doctor1 = user_id(server, "doctor1@demo.sos")
     for fn in scenarios:
@@ -608,6 +674,7 @@ def main():
     started = time.time()
     ctx = Ctx()
     ctx.shots = Shots(out)
+    ctx.server_bin = args.server_bin
     ctx.notes = []
     results = []
     servers = []

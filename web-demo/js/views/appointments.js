@@ -132,3 +132,10 @@ export function appointmentSummary(a, live, { showPatient = true, showDoctor = t
 }
 
 export function isMine(a) { return session.user && (a.user_id === session.user.id || a.doctor_id === session.user.id); }
+
+// PUT /appointments/:id with If-Match when the server gives a version: a stale write (someone changed the
+// appointment meanwhile) is refused with 409 and its details, instead of silently overwriting.
+export function putAppointment(a, body) {
+  const headers = a.version !== undefined && a.version !== null ? { 'If-Match': `"${a.version}"` } : {};
+  return api('PUT', `/appointments/${a.id}`, { body, headers });
+}

@@ -5,7 +5,7 @@ import * as hub from '../hub.js';
 import {
   h, clear, field, select, showError, clearError, busy, statusLine, section, todayIn, addDays, announce, CONSULTATION_TYPE, money,
 } from '../ui.js';
-import { liveAppointments, appointmentSummary, byStart, zoneOf } from './appointments.js';
+import { liveAppointments, appointmentSummary, byStart, zoneOf, putAppointment } from './appointments.js';
 import { recordItem } from './patient.js';
 import { profile as commonProfile } from './common.js';
 
@@ -85,14 +85,14 @@ function doctorItem(a, live, presence) {
   showPresence(presenceEl, presence.get(a.user_id));
   const button = (label, action, fn, cls = '') => { const b = h('button', { type: 'button', class: cls, dataset: { action }, text: label }); b.onclick = () => run(b, fn); actions.append(b); return b; };
   const consult = live.consultations.get(a.id);
-  if (a.status === 'payment_completed') button('Confirm', 'confirm', () => api('PUT', `/appointments/${a.id}`, { body: { status: 'confirmed' } }));
+  if (a.status === 'payment_completed') button('Confirm', 'confirm', () => putAppointment(a, { status: 'confirmed' }));
   if (['video', 'online'].includes(a.consultation_type) && ['payment_completed', 'confirmed', 'in_progress'].includes(a.status)) {
     if (consult && consult.status === 'in_progress') actions.append(h('a', { class: 'button', href: `#/call/${a.id}`, dataset: { action: 'open-call' }, text: 'Back to the video call' }));
     else button('Start video call', 'start-call', async () => { await api('POST', `/video-consultations/${a.id}/start`); location.hash = `#/call/${a.id}`; });
   } else if (a.status === 'confirmed') {
-    button('Start visit', 'start-visit', () => api('PUT', `/appointments/${a.id}`, { body: { status: 'in_progress' } }));
+    button('Start visit', 'start-visit', () => putAppointment(a, { status: 'in_progress' }));
   }
-  if (a.status === 'in_progress') button('Mark visit completed', 'complete', () => api('PUT', `/appointments/${a.id}`, { body: { status: 'completed' } }));
+  if (a.status === 'in_progress') button('Mark visit completed', 'complete', () => putAppointment(a, { status: 'completed' }));
   if (['in_progress', 'completed', 'confirmed', 'payment_completed'].includes(a.status)) {
     actions.append(h('a', { class: 'button secondary', href: `#/records/new?patient=${a.user_id}&appointment=${a.id}`, dataset: { action: 'write-record' }, text: 'Write a record' }));
   }

@@ -6,7 +6,7 @@ import {
   h, clear, field, select, showError, clearError, busy, statusLine, section, emptyState, todayIn, localZone,
   fmtInstant, bothTimes, money, CONSULTATION_TYPE, PAYMENT_METHOD, announce, uuid,
 } from '../ui.js';
-import { liveAppointments, bindList, appointmentSummary, byStartDesc, OPEN_STATUSES } from './appointments.js';
+import { liveAppointments, bindList, appointmentSummary, byStartDesc, OPEN_STATUSES, putAppointment } from './appointments.js';
 import { loadStripe } from '../payments.js';
 
 const LANGUAGES = [['', 'Any language'], ['en', 'English'], ['fr', 'French'], ['es', 'Spanish'], ['de', 'German'], ['it', 'Italian'], ['pt', 'Portuguese'], ['nl', 'Dutch'], ['ar', 'Arabic'], ['zh', 'Chinese'], ['ja', 'Japanese'], ['ru', 'Russian'], ['th', 'Thai']];
@@ -108,8 +108,8 @@ export async function doctorPage(main, { args, params }) {
       r.slots.forEach((s, i) => {
         const input = h('input', { type: 'radio', name: 'slot', value: String(i), id: `slot-${i}`, required: true, dataset: { start: s.start } });
         slotBox.append(h('label', { class: 'slot', for: input.id }, input,
-          h('span', {}, h('strong', { text: `${fmtInstant(s.start, localZone(), { hour: '2-digit', minute: '2-digit' })} your time` }), h('br'),
-            h('span', { class: 'meta', text: bothTimes(s.start, r.timeZone) }),
+          h('span', {}, h('strong', { text: `${fmtInstant(s.start, localZone(), { hour: '2-digit', minute: '2-digit' })} your time (${localZone()})` }), h('br'),
+            h('span', { class: 'meta', text: r.timeZone !== localZone() ? `${fmtInstant(s.start, r.timeZone, { hour: '2-digit', minute: '2-digit' })} doctor's time (${r.timeZone})` : "the doctor's time too" }),
             (s.fee || r.fee) ? [h('br'), h('span', { class: 'meta', text: `Price ${money(s.fee || r.fee)}` })] : null)));
       });
       bookForm.hidden = r.slots.length === 0;
@@ -239,7 +239,7 @@ function patientItem(a, live, cfg) {
     const cancel = h('button', { type: 'button', class: 'secondary', dataset: { action: 'cancel' }, text: 'Cancel appointment' });
     cancel.onclick = () => {
       if (cancel.dataset.confirming) {
-        run(cancel, async () => { await api('PUT', `/appointments/${a.id}`, { body: { status: 'cancelled' } }); });
+        run(cancel, async () => { await putAppointment(a, { status: 'cancelled' }); });
       } else { cancel.dataset.confirming = '1'; cancel.textContent = 'Yes, cancel it'; cancel.classList.add('danger'); }
     };
     actions.append(cancel);

@@ -1,7 +1,7 @@
 // Pieces shared by the secretary and admin views: the staff actions on an appointment, and booking for a patient.
 import { api, doctor as doctorInfo } from '../api.js';
 import { h, clear, field, select, showError, clearError, busy, statusLine, todayIn, fmtInstant, localZone, bothTimes, CONSULTATION_TYPE, money, announce } from '../ui.js';
-import { appointmentSummary } from './appointments.js';
+import { appointmentSummary, putAppointment } from './appointments.js';
 
 export function staffItem(a, live) {
   const li = h('li', { dataset: { appointmentId: a.id, status: a.status }, class: live.fresh.has(a.id) ? 'new-item' : '' });
@@ -17,12 +17,12 @@ export function staffItem(a, live) {
   if (payOpen) {
     button(`Confirm payment received (${money({ amount: pay.amount, currency: pay.currency })})`, 'confirm-payment', () => api('POST', `/payments/${pay.id}/confirm`));
   } else if (['pending_payment', 'payment_failed'].includes(a.status)) {
-    button('Mark paid', 'mark-paid', () => api('PUT', `/appointments/${a.id}`, { body: { status: 'payment_completed' } }));
-    if (a.status === 'pending_payment') button('Confirm (pay at the clinic)', 'confirm-clinic', () => api('PUT', `/appointments/${a.id}`, { body: { status: 'confirmed' } }), 'secondary');
+    button('Mark paid', 'mark-paid', () => putAppointment(a, { status: 'payment_completed' }));
+    if (a.status === 'pending_payment') button('Confirm (pay at the clinic)', 'confirm-clinic', () => putAppointment(a, { status: 'confirmed' }), 'secondary');
   }
-  if (a.status === 'payment_completed') button('Confirm', 'confirm', () => api('PUT', `/appointments/${a.id}`, { body: { status: 'confirmed' } }));
+  if (a.status === 'payment_completed') button('Confirm', 'confirm', () => putAppointment(a, { status: 'confirmed' }));
   if (['pending_payment', 'payment_failed', 'payment_completed', 'confirmed'].includes(a.status)) {
-    button('Cancel', 'cancel', () => api('PUT', `/appointments/${a.id}`, { body: { status: 'cancelled' } }), 'secondary');
+    button('Cancel', 'cancel', () => putAppointment(a, { status: 'cancelled' }), 'secondary');
   }
   if (a.status !== 'cancelled') actions.append(h('a', { class: 'button secondary', href: `#/chat/${a.user_id}`, text: 'Message the patient' }));
   li.append(...appointmentSummary(a, live), actions, error);
