@@ -214,7 +214,12 @@ export async function payments(main) {
     clearError(error);
     try {
       const r = await api('GET', '/payments', { query: { status: statusSel.input.value, limit: 50, sortBy: 'created_at', sortOrder: 'desc' } });
-      clear(tbody, r.payments.map((p) => paymentRow(p, load)));
+      // Keep rows that did not change, so a live refresh never wipes what someone is typing in a row.
+      const old = new Map([...tbody.querySelectorAll('tr[data-payment-id]')].map((tr) => [tr.dataset.paymentId, tr]));
+      clear(tbody, r.payments.map((p) => {
+        const tr = old.get(p.id);
+        return tr && tr.dataset.version === `${p.status}:${p.refund_amount}:${p.updated_at}` ? tr : paymentRow(p, load);
+      }));
       if (!r.payments.length) tbody.append(h('tr', {}, h('td', { colspan: 5, class: 'empty', text: 'No payments.' })));
     } catch (err) { showError(error, err); }
   };
@@ -249,7 +254,7 @@ function paymentRow(p, reload) {
     });
     actions.append(amount, reason, b);
   }
-  return h('tr', { dataset: { paymentId: p.id, status: p.status } },
+  return h('tr', { dataset: { paymentId: p.id, status: p.status, version: `${p.status}:${p.refund_amount}:${p.updated_at}` } },
     h('td', { text: p.user.name }),
     h('td', { text: `${p.appointment.date} ${p.appointment.start_time.slice(0, 5)}` }),
     h('td', { text: `${money({ amount: p.amount, currency: p.currency })} · ${PAYMENT_METHOD[p.payment_method] || p.payment_method}${p.refund_amount ? ` · refunded ${money({ amount: p.refund_amount, currency: p.currency })}` : ''}` }),

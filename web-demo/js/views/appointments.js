@@ -92,6 +92,10 @@ export function bindList(ul, live, { sort, item, empty = 'No appointments.', ann
     if (old && a) {
       const hadFocus = old.contains(document.activeElement) ? document.activeElement.dataset.action : null;
       const next = item(a);
+      for (const i of old.querySelectorAll('input[data-action], textarea[data-action]')) {
+        const j = i.value && next.querySelector(`[data-action="${i.dataset.action}"]`);
+        if (j && !j.value) j.value = i.value;
+      }
       old.replaceWith(next);
       if (hadFocus) { const f = next.querySelector(`[data-action="${hadFocus}"]`); if (f) f.focus(); }
     }

@@ -23,7 +23,14 @@ export function keepFocus(root, fn) {
   const active = document.activeElement;
   const holder = active && active.closest ? active.closest('[data-appointment-id]') : null;
   const key = holder && root.contains(holder) ? [holder.dataset.appointmentId, active.dataset.action] : null;
+  // What the user typed in a row (a reason, an amount) survives the re-render.
+  const typed = [...root.querySelectorAll('[data-appointment-id] input[data-action], [data-appointment-id] textarea[data-action]')]
+    .filter((i) => i.value).map((i) => [i.closest('[data-appointment-id]').dataset.appointmentId, i.dataset.action, i.value]);
   fn();
+  for (const [id, action, value] of typed) {
+    const i = root.querySelector(`[data-appointment-id="${id}"] [data-action="${action}"]`);
+    if (i && !i.value) i.value = value;
+  }
   if (key) {
     const el = root.querySelector(`[data-appointment-id="${key[0]}"] [data-action="${key[1]}"]`);
     if (el) el.focus();
