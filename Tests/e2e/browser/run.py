@@ -166,8 +166,15 @@ def register_find_book_live(ctx):
     # the doctor's open dashboard shows it without a reload
     appt_item(D, appt_id)
     wait_text(D, f'[data-appointment-id="{appt_id}"]', "Tess Tourist")
-    wait(D, lambda d: d.find_element(By.CSS_SELECTOR, f'[data-appointment-id="{appt_id}"] [data-presence-of]').get_attribute("data-presence") == "online", 15,
-         "the patient shown online on the doctor's dashboard")
+    presence = lambda d: d.find_element(By.CSS_SELECTOR, f'[data-appointment-id="{appt_id}"] [data-presence-of]').get_attribute("data-presence")  # noqa: E731
+    wait(D, lambda d: presence(d) == "online", 15, "the patient shown online on the doctor's dashboard")
+    # presence 'away' while the patient's tab is hidden (another tab in front), 'online' when it is back
+    first = P.current_window_handle
+    P.switch_to.new_window("tab")
+    wait(D, lambda d: presence(d) == "away", 15, "the patient shown away while his tab is hidden")
+    P.close()
+    P.switch_to.window(first)
+    wait(D, lambda d: presence(d) == "online", 15, "the patient online again")
     view(ctx, D, "doctor-dashboard", "Doctor: live dashboard, today and upcoming; the new booking arrived without a reload")
     link.click()
     wait(P, lambda d: d.execute_script("return document.getElementById('main').dataset.view") == "appointments", 10, "appointments view")
@@ -265,9 +272,9 @@ def video_call(ctx):
     appt_item(D, appt["id"], '[data-action="start-call"]').click()
     wait(D, lambda d: d.execute_script("return document.getElementById('main').dataset.view") == "call", 15, "doctor on the call page")
     goto(P, s.url, "#/appointments")
-    join = appt_item(P, appt["id"], '[data-action="join-call"]')
-    wait(P, lambda d: "now" in join.text, 10, "'Join the video call now'")
-    join.click()
+    sel = f'[data-appointment-id="{appt["id"]}"] [data-action="join-call"]'
+    wait(P, lambda d: "now" in d.find_element(By.CSS_SELECTOR, sel).text, 15, "'Join the video call now'")
+    click(P, sel)
 
     def connected(d):
         return d.find_element(By.ID, "call-state").get_attribute("data-ice") in ("connected", "completed")
@@ -286,6 +293,12 @@ def video_call(ctx):
     wait(P, connected, 40, "patient connected again after reload")
     wait(P, playing, 20, "patient sees video again")
     wait(D, playing, 20, "doctor sees video again")
+    # and the doctor reloading
+    D.refresh()
+    wait(D, lambda d: d.execute_script("return document.getElementById('main').dataset.view") == "call", 15, "doctor's call page after reload")
+    wait(D, connected, 40, "doctor connected again after his reload")
+    wait(D, playing, 20, "doctor sees video after his reload")
+    wait(P, playing, 20, "patient sees video after the doctor's reload")
     click(P, "#call-mute")
     assert P.find_element(By.ID, "call-mute").get_attribute("aria-pressed") == "true"
     assert P.execute_script("return document.getElementById('local-video').srcObject.getAudioTracks().every(t => !t.enabled)")

@@ -56,6 +56,9 @@ export function liveAppointments({ load, accept = () => true, onChange, loadPaym
       }
     }
     await zoneOf(a.doctor_id);
+    // Answers to overlapping refetches may come back out of order: never go back to an older version.
+    const prev = items.get(a.id);
+    if (prev && ((a.version !== undefined && prev.version !== undefined && a.version < prev.version) || (a.updated_at && prev.updated_at && a.updated_at < prev.updated_at))) return;
     if (!accept(a)) { if (items.delete(a.id)) notify(a.id, 'removed'); return; }
     const isNew = !items.has(a.id);
     items.set(a.id, a);

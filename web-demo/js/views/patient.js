@@ -157,6 +157,7 @@ export async function doctorPage(main, { args, params }) {
         p.fees ? h('p', { class: 'meta', text: `Fees: ${Object.entries(p.fees).map(([t, a]) => `${CONSULTATION_TYPE[t] || t} ${money({ amount: a, currency: p.currency })}`).join(', ') || 'none set'}` }) : null),
       h('section', { class: 'panel', 'aria-labelledby': 'book-title' }, h('h2', { id: 'book-title', text: 'Book a consultation' }),
         h('p', { class: 'hint', text: `Times are shown in your time zone (${localZone()}) and the doctor's (${zone}).` }),
+        bookingRules(),
         slotForm, bookForm, bookStatus)));
   await loadSlots();
   return null;
@@ -247,6 +248,17 @@ function patientItem(a, live, cfg) {
   if (a.status === 'completed') extra.append(rateForm(a));
   li.append(...appointmentSummary(a, live, { showPatient: false }), extra, actions, error);
   return li;
+}
+
+// The booking rules the server announces in /api/v1/config (when it does).
+function bookingRules() {
+  const b = (window.SOS_CONFIG || {}).booking;
+  if (!b) return null;
+  const parts = [];
+  if (b.unpaid_hold_minutes) parts.push(`an unpaid online booking keeps its time for ${b.unpaid_hold_minutes} minutes`);
+  if (b.clinic_confirm_hours) parts.push(`a pay-at-the-clinic booking must be confirmed by the clinic ${b.clinic_confirm_hours} hours before it starts`);
+  if (b.max_unpaid_bookings) parts.push(`you can hold at most ${b.max_unpaid_bookings} unpaid bookings at a time`);
+  return parts.length ? h('p', { class: 'hint', id: 'booking-rules', text: `Good to know: ${parts.join('; ')}.` }) : null;
 }
 
 function payForm(a, cfg, error) {
