@@ -97,7 +97,7 @@ export async function render(main, { args, user }) {
   const partnerName = () => (store.chat.conversations.get(partner) || {}).partnerName || known.get(partner) || 'your contact';
   const title = h('h2', { id: 'thread-title', text: `Conversation with ${partnerName()}` });
   const presence = h('span', { class: 'presence', id: 'partner-presence', dataset: { presence: 'unknown' } });
-  const list = h('ol', { class: 'messages', id: 'messages', 'aria-label': 'Messages', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+  const list = h('ol', { class: 'messages', id: 'messages', 'aria-label': 'Messages' }); // new messages are announced by the page's live region
   const typing = h('p', { class: 'typing', id: 'typing', 'aria-live': 'polite' });
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true, id: 'chat-error' });
   const input = h('textarea', { id: 'chat-input', maxlength: 4000, rows: 1, placeholder: 'Write a message' });

@@ -220,7 +220,7 @@ function ruleForm(rule, doctorId, reload) {
   const from = field('Starting on', h('input', { type: 'date', id: `${prefix}-from`, value: rule ? rule.start_date : todayIn(), required: true }));
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const status = statusLine();
-  const save = h('button', { type: 'submit', text: rule ? 'Save changes' : 'Add these hours' });
+  const save = h('button', { type: 'submit', id: `${prefix}-submit`, text: rule ? 'Save changes' : 'Add these hours' });
   const form = h('form', { class: 'form' },
     h('fieldset', { class: 'checks' }, h('legend', { text: 'Days' }), days.map((x) => x.el)),
     h('div', { class: 'form-grid' }, start.wrap, end.wrap), from.wrap,
