@@ -148,8 +148,8 @@ public final class Hub: Service, EventPublisher, @unchecked Sendable {
         let envelope: Envelope
         var data: String?
         switch event.subject {
-        case .sessionRevoked(let userId, let tokenKey):
-            envelope = Envelope(kind: .revoke, node: self.nodeId, users: [userId], tokenKey: tokenKey)
+        case .sessionRevoked(let userId, let tokenKey, let reason):
+            envelope = Envelope(kind: .revoke, node: self.nodeId, type: reason.rawValue, users: [userId], tokenKey: tokenKey)
         default:
             guard let rendered = self.dependencies.render(event.subject) else { return }
             data = rendered
@@ -197,7 +197,8 @@ public final class Hub: Service, EventPublisher, @unchecked Sendable {
         case .revoke:
             for user in envelope.users ?? [] {
                 for session in self.registry.sessions(of: user) where envelope.tokenKey == nil || session.principal?.tokenKey == envelope.tokenKey {
-                    await self.close(session, code: HubCloseCode.unauthorized, reason: "Session revoked")
+                    let reason = envelope.type.flatMap(RevocationReason.init(rawValue:)) ?? .signedOut
+                    await self.close(session, code: HubCloseCode.unauthorized, reason: reason.closeReason)
                 }
             }
         case .presence:

@@ -161,13 +161,15 @@ struct AuthTests {
             let refresh = try #require(session["refresh_token"]?.string)
             let block = try await client.request(.put, "/api/v1/users/\(patient.id)", token: admin, json: ["is_status": "blocked"])
             #expect(block.status == .ok, "\(block.text)")
-            expectError(try await client.request(.get, "/api/v1/auth/me", token: patient.token), .unauthorized)
+            // every answer says the account is blocked, so the client can tell its user (not "signed out", not "token theft")
+            expectError(try await client.request(.get, "/api/v1/auth/me", token: patient.token), .unauthorized, detailsContain: "This account is blocked")
             expectError(try await client.request(.post, "/api/v1/auth/email/login", json: ["email": "blocked@example.com", "password": "Password1!"]), .forbidden, detailsContain: "blocked")
-            #expect(try await client.request(.post, "/api/v1/auth/refresh", json: ["refresh_token": refresh]).status == .unauthorized)
+            expectError(try await client.request(.post, "/api/v1/auth/refresh", json: ["refresh_token": refresh]), .forbidden, detailsContain: "This account is blocked")
             // unblocking lets them sign in again, but old tokens stay dead
             #expect(try await client.request(.put, "/api/v1/users/\(patient.id)", token: admin, json: ["is_status": "active"]).status == .ok)
             #expect(try await client.request(.post, "/api/v1/auth/email/login", json: ["email": "blocked@example.com", "password": "Password1!"]).status == .ok)
-            expectError(try await client.request(.get, "/api/v1/auth/me", token: patient.token), .unauthorized)
+            expectError(try await client.request(.get, "/api/v1/auth/me", token: patient.token), .unauthorized, detailsContain: "ended when the account was blocked")
+            expectError(try await client.request(.post, "/api/v1/auth/refresh", json: ["refresh_token": refresh]), .unauthorized, detailsContain: "ended when the account was blocked")
         }
     }
 

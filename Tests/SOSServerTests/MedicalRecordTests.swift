@@ -32,7 +32,7 @@ extension TestClientProtocol {
 struct MedicalRecordTests {
     static let keys: Set<String> = [
         "id", "user_id", "appointment_id", "doctor_id", "record_type", "title", "description", "diagnosis", "medications", "lab_results",
-        "attachments", "notes", "is_shared_with_patient", "created_at", "updated_at",
+        "attachments", "notes", "is_shared_with_patient", "created_at", "updated_at", "version",
     ]
 
     /// A clinic with an appointment and a shared and a private record by the doctor.

@@ -173,10 +173,10 @@ struct UserTests {
             #expect(updated?["is_status"]?.string == "pending")
             #expect(updated?["name"]?.string == "Promoted")
             #expect(updated?["associated_doctors"]?.array == [.string(doctor.id)])
-            // the change is stored, and the user's current role applies at once
+            // the change is stored, and a change of role ends the user's sessions: he signs in again with the new role
             let fetched = try await client.request(.get, "/api/v1/users/\(user.id)", token: admin)
             #expect(fetched.json["user"] == updated)
-            #expect(try await client.request(.get, "/api/v1/users", token: user.token).status == .ok)
+            expectError(try await client.request(.get, "/api/v1/users", token: user.token), .unauthorized, detailsContain: "role changed")
 
             expectError(try await client.request(.put, "/api/v1/users/\(user.id)", token: admin, json: ["role": "wizard"]), .badRequest, detailsContain: "one of")
             expectError(try await client.request(.put, "/api/v1/users/\(user.id)", token: admin, json: ["is_status": true]), .badRequest, detailsContain: "is_status")

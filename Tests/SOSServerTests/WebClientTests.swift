@@ -61,6 +61,8 @@ struct WebClientTests {
             #expect(config.json["payments"]?["providers"] == .array([.string("manual")]))
             #expect(config.json["payments"]?["stripe_publishable_key"]?.isNull == true)
             #expect(config.json["realtime"]?["path"]?.string == "/api/v1/ws")
+            #expect(config.json["booking"] == .object(["unpaid_hold_minutes": .number(20), "clinic_confirm_hours": .number(2), "max_unpaid_bookings": .number(1000)]),
+                    "the test configuration raises the unpaid limit: \(config.text)")
         }
     }
 

@@ -27,11 +27,13 @@ public struct MedicalRecord: Sendable, Equatable {
     public var isSharedWithPatient: Bool
     public var createdAt: Date
     public var updatedAt: Date
+    /// Grows by one with every stored change; updates are compare-and-set on it.
+    public var version: Int
 
     public init(
         id: UUID = UUID(), patientId: UUID, appointmentId: UUID?, doctorId: UUID, recordType: RecordType, title: String,
         description: String? = nil, diagnosis: String? = nil, medications: JSON? = nil, labResults: JSON? = nil, attachments: JSON? = nil,
-        notes: String? = nil, isSharedWithPatient: Bool = true, createdAt: Date, updatedAt: Date
+        notes: String? = nil, isSharedWithPatient: Bool = true, createdAt: Date, updatedAt: Date, version: Int = 1
     ) {
         self.id = id
         self.patientId = patientId
@@ -48,6 +50,7 @@ public struct MedicalRecord: Sendable, Equatable {
         self.isSharedWithPatient = isSharedWithPatient
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.version = version
     }
 }
 

@@ -36,7 +36,7 @@ public enum EventSubject: Sendable, Equatable {
     case chatReceipt(ChatMessage)
     case video(VideoConsultation)
     /// Sessions to close: every one of a user's, or the one holding `tokenKey` (logout).
-    case sessionRevoked(userId: UUID, tokenKey: String?)
+    case sessionRevoked(userId: UUID, tokenKey: String?, reason: RevocationReason)
 }
 
 /// Where services send their events. The hub implements it; tests record.

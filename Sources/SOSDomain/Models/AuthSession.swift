@@ -45,6 +45,8 @@ public enum RefreshRotation: Sendable, Equatable {
     case unknown
     /// The token expired.
     case expired
-    /// The token was already spent or revoked: a sign of theft; its family is now revoked.
+    /// The token was already spent: a sign of theft; its family is now revoked.
     case reused(userId: UUID)
+    /// The token was revoked on purpose (the account was blocked, its role changed…), not spent.
+    case revoked(userId: UUID, reason: RevocationReason)
 }

@@ -17,6 +17,8 @@ public struct User: Sendable, Equatable, Identifiable {
     public var associatedDoctors: [UUID]
     public var createdAt: Date
     public var updatedAt: Date
+    /// Grows by one with every stored change; `UserRepository.update` is compare-and-set on it.
+    public var version: Int
 
     public init(
         id: UUID = UUID(),
@@ -30,7 +32,8 @@ public struct User: Sendable, Equatable, Identifiable {
         isPhoneVerified: Bool = false,
         associatedDoctors: [UUID] = [],
         createdAt: Date,
-        updatedAt: Date
+        updatedAt: Date,
+        version: Int = 1
     ) {
         self.id = id
         self.email = email
@@ -44,6 +47,7 @@ public struct User: Sendable, Equatable, Identifiable {
         self.associatedDoctors = associatedDoctors
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.version = version
     }
 }
 

@@ -74,7 +74,8 @@ public protocol AppointmentRepository: Sendable {
 /// Medical records, their attachments and their audit log.
 public protocol MedicalRecordRepository: Sendable {
     func create(_ record: MedicalRecord, audit: RecordAuditEntry) async throws
-    func update(_ record: MedicalRecord, audit: RecordAuditEntry) async throws
+    /// Saves the record as version `expectedVersion + 1` if the stored one is still `expectedVersion` (false otherwise).
+    func update(_ record: MedicalRecord, expectedVersion: Int, audit: RecordAuditEntry) async throws -> Bool
     func delete(id: UUID, audit: RecordAuditEntry) async throws -> Bool
     func find(id: UUID) async throws -> MedicalRecord?
     func details(id: UUID) async throws -> MedicalRecordDetails?

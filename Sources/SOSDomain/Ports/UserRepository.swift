@@ -13,9 +13,11 @@ public protocol UserRepository: Sendable {
     /// The user and its password hash, for sign-in.
     func credentials(email: String) async throws -> (user: User, passwordHash: String?)?
     /// The user behind a token and whether that token was revoked, in one round trip.
-    func authSnapshot(id: UUID, tokenKey: String) async throws -> (user: User?, revoked: Bool)
-    /// Saves every field of `user`, its associated doctors included.
-    func update(_ user: User) async throws
+    func authSnapshot(id: UUID, tokenKey: String) async throws -> (user: User?, revoked: RevocationReason?)
+    /// Saves every field of `user`, its associated doctors included, if the stored version is still `user.version`
+    /// (else throws `DomainError.stale`); returns the user as stored, with its new version.
+    @discardableResult
+    func update(_ user: User) async throws -> User
     /// Sets the bcrypt hash; nil removes the password (the account then signs in by code or social account only).
     func setPasswordHash(userId: UUID, hash: String?) async throws
     /// Returns false when there was no such user.

@@ -33,7 +33,7 @@ public struct AccountClaims: Sendable {
         try await self.users.update(claimed)
         try await self.users.setPasswordHash(userId: user.id, hash: nil)
         try await self.accounts.unlinkAll(userId: user.id)
-        try await self.tokens.revokeAll(userId: user.id, now: now)
+        try await self.tokens.revokeAll(userId: user.id, now: now, reason: .emailClaimed)
         return claimed
     }
 }

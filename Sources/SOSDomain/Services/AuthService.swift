@@ -159,14 +159,18 @@ public struct AuthService: Sendable {
         case .expired:
             throw DomainError.unauthorized("The refresh token expired. Sign in again.")
         case .reused:
-            throw DomainError.unauthorized("This refresh token was already used or revoked; every session it belonged to is now signed out. Sign in again.")
+            throw DomainError.unauthorized("This refresh token was already used; every session it belonged to is now signed out. Sign in again.")
+        case .revoked(let userId, let reason):
+            let user = try await self.users.find(id: userId)
+            if user?.status == .blocked { throw DomainError.forbidden(RevocationReason.blocked.message) }
+            throw DomainError.unauthorized(reason.message(for: user))
         case .rotated(let userId):
             guard let user = try await self.users.find(id: userId) else {
                 throw DomainError.unauthorized("The account for this token no longer exists.")
             }
             guard user.status != .blocked else {
-                try await self.tokens.revokeAll(userId: user.id, now: now)
-                throw DomainError.forbidden("This account is blocked. Contact the clinic to have it unblocked.")
+                try await self.tokens.revokeAll(userId: user.id, now: now, reason: .blocked)
+                throw DomainError.forbidden(RevocationReason.blocked.message)
             }
             let access = try await self.codec.issue(for: user, key: newKey, issuedAt: now, expiresAt: accessExpiry)
             return AuthSession(user: user, accessToken: access, refreshToken: newRefresh)
@@ -194,14 +198,15 @@ public struct AuthService: Sendable {
         if let cached = self.cache.principal(for: token, now: now) { return cached }
         let verified = try await self.codec.verify(token)
         let snapshot = try await self.users.authSnapshot(id: verified.userId, tokenKey: verified.key)
-        guard !snapshot.revoked else {
-            throw DomainError.unauthorized("This token was revoked (signed out). Sign in again.")
-        }
         guard let user = snapshot.user else {
             throw DomainError.unauthorized("The account for this token no longer exists.")
         }
+        // step: a blocked account says so, whether or not its tokens were revoked yet, so the client can tell its user why
         guard user.status != .blocked else {
-            throw DomainError.unauthorized("This account is blocked; its tokens no longer work.")
+            throw DomainError.unauthorized(RevocationReason.blocked.message)
+        }
+        if let reason = snapshot.revoked {
+            throw DomainError.unauthorized(reason.message(for: user))
         }
         let principal = Principal(user: user, tokenKey: verified.key, tokenExpiresAt: verified.expiresAt)
         self.cache.store(principal, for: token, now: now)

@@ -14,6 +14,8 @@ public struct MedicalRecordInput: Sendable {
     public var attachments: FieldUpdate<JSON>
     public var notes: FieldUpdate<String>
     public var isSharedWithPatient: Bool?
+    /// The version the client last saw (`If-Match` or the body's `version`); nil: the version read before the write.
+    public var expectedVersion: Int?
 
     public init(patientId: UUID? = nil, appointmentId: UUID? = nil, doctorId: UUID? = nil, recordType: RecordType? = nil, title: String? = nil,
                 description: FieldUpdate<String> = .unchanged, diagnosis: FieldUpdate<String> = .unchanged, medications: FieldUpdate<JSON> = .unchanged,
@@ -151,12 +153,18 @@ public struct MedicalRecordService: Sendable {
         if input.patientId.map({ $0 != record.patientId }) == true || input.doctorId.map({ $0 != record.doctorId }) == true {
             throw DomainError.invalid("A record's patient and doctor cannot change; create a new record instead.")
         }
+        if let expected = input.expectedVersion, expected != record.version { throw DomainError.stale("medical record", version: expected) }
         let before = record
         try Self.apply(input, to: &record)
         guard record != before else { return record }
         record.updatedAt = self.now()
         let changed = Self.changedFields(before, record)
-        try await self.records.update(record, audit: self.entry(id, principal, .update, "changed: \(changed.joined(separator: ", "))"))
+        guard try await self.records.update(
+            record, expectedVersion: before.version, audit: self.entry(id, principal, .update, "changed: \(changed.joined(separator: ", "))")
+        ) else {
+            throw DomainError.stale("medical record")
+        }
+        record.version = before.version + 1
         await self.publish("medical_record.updated", record)
         return record
     }
@@ -276,15 +284,15 @@ public struct MedicalRecordService: Sendable {
         if let type = input.recordType { record.recordType = type }
         if let title = input.title {
             let trimmed = title.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty, trimmed.count <= 200 else { throw DomainError.invalid("'title' must be 1 to 200 characters.") }
+            guard !trimmed.isEmpty, trimmed.count <= InputLimits.title else { throw DomainError.invalid("'title' must be 1 to \(InputLimits.title) characters.") }
             record.title = trimmed
         }
-        record.description = try DoctorService.text(input.description.applied(to: record.description), field: "description", limit: 20_000)
-        record.diagnosis = try DoctorService.text(input.diagnosis.applied(to: record.diagnosis), field: "diagnosis", limit: 20_000)
-        record.notes = try DoctorService.text(input.notes.applied(to: record.notes), field: "notes", limit: 20_000)
-        record.medications = input.medications.applied(to: record.medications)
-        record.labResults = input.labResults.applied(to: record.labResults)
-        record.attachments = input.attachments.applied(to: record.attachments)
+        record.description = try InputLimits.text(input.description.applied(to: record.description), field: "description", limit: InputLimits.clinicalText)
+        record.diagnosis = try InputLimits.text(input.diagnosis.applied(to: record.diagnosis), field: "diagnosis", limit: InputLimits.clinicalText)
+        record.notes = try InputLimits.text(input.notes.applied(to: record.notes), field: "notes", limit: InputLimits.clinicalText)
+        record.medications = try InputLimits.json(input.medications.applied(to: record.medications), field: "medications", maxBytes: InputLimits.medicationsBytes)
+        record.labResults = try InputLimits.json(input.labResults.applied(to: record.labResults), field: "lab_results", maxBytes: InputLimits.labResultsBytes)
+        record.attachments = try InputLimits.json(input.attachments.applied(to: record.attachments), field: "attachments", maxBytes: InputLimits.attachmentsJSONBytes)
         if let shared = input.isSharedWithPatient { record.isSharedWithPatient = shared }
     }
 

@@ -32,8 +32,11 @@ public struct UserChanges: Sendable {
     public var role: Role?
     public var status: UserStatus?
     public var associatedDoctors: [UUID]?
+    /// The account version the client last saw (`If-Match`); nil: the version read just before the write.
+    public var expectedVersion: Int?
 
-    public init(name: String? = nil, email: String? = nil, phone: String? = nil, profilePicture: String? = nil, role: Role? = nil, status: UserStatus? = nil, associatedDoctors: [UUID]? = nil) {
+    public init(name: String? = nil, email: String? = nil, phone: String? = nil, profilePicture: String? = nil, role: Role? = nil, status: UserStatus? = nil,
+                associatedDoctors: [UUID]? = nil, expectedVersion: Int? = nil) {
         self.name = name
         self.email = email
         self.phone = phone
@@ -41,6 +44,7 @@ public struct UserChanges: Sendable {
         self.role = role
         self.status = status
         self.associatedDoctors = associatedDoctors
+        self.expectedVersion = expectedVersion
     }
 }
 
@@ -84,10 +88,10 @@ public struct UserService: Sendable {
         guard var user = try await self.users.find(id: principal.id) else {
             throw DomainError.unauthorized("The account for this token no longer exists.")
         }
+        if let expected = changes.expectedVersion, expected != user.version { throw DomainError.stale("account", version: expected) }
         try Self.apply(changes, to: &user)
         user.updatedAt = self.now()
-        try await self.users.update(user)
-        return user
+        return try await self.users.update(user)
     }
 
     /// Lists users with filters; staff only.
@@ -136,6 +140,7 @@ public struct UserService: Sendable {
         guard var user = try await self.users.find(id: id) else {
             throw DomainError.notFound("No user with id \(id.uuidString.lowercased()).")
         }
+        if let expected = changes.expectedVersion, expected != user.version { throw DomainError.stale("account", version: expected) }
         if principal.id == id {
             if let role = changes.role, role != user.role {
                 throw DomainError.forbidden("You cannot change your own role; ask another administrator.")
@@ -157,7 +162,7 @@ public struct UserService: Sendable {
             }
             user.email = email
         }
-        let wasBlocked = user.status == .blocked
+        let before = user
         try Self.apply(changes, to: &user)
         if let role = changes.role { user.role = role }
         if let status = changes.status { user.status = status }
@@ -167,9 +172,11 @@ public struct UserService: Sendable {
             user.associatedDoctors = []
         }
         user.updatedAt = self.now()
-        try await self.users.update(user)
-        if user.status == .blocked && !wasBlocked {
-            try await self.tokens.revokeAll(userId: user.id, now: user.updatedAt)
+        user = try await self.users.update(user)
+        // step: what a session may do was decided when it signed in; a change of role, status or a secretary's doctors
+        // ends every session and socket now rather than when the tokens expire
+        if let reason = Self.revocation(from: before, to: user) {
+            try await self.tokens.revokeAll(userId: user.id, now: user.updatedAt, reason: reason)
         }
         return user
     }
@@ -211,6 +218,15 @@ public struct UserService: Sendable {
         let user = User(email: email, name: try Validate.name(name), role: role, status: .active, isEmailVerified: true, createdAt: now, updatedAt: now)
         try await self.users.create(user, passwordHash: hash)
         return user
+    }
+
+    /// Why a change of an account ends its sessions, or nil when it does not.
+    static func revocation(from before: User, to after: User) -> RevocationReason? {
+        if after.status == .blocked && before.status != .blocked { return .blocked }
+        if after.role != before.role { return .roleChanged }
+        // step: a secretary who gains a doctor keeps her sessions; one who loses a doctor must not keep seeing his patients
+        if !Set(before.associatedDoctors).isSubset(of: after.associatedDoctors) { return .accessChanged }
+        return nil
     }
 
     private static func apply(_ changes: UserChanges, to user: inout User) throws {

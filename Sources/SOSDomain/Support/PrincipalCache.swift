@@ -94,7 +94,7 @@ public struct CacheInvalidatingUserRepository: UserRepository {
     public func setLanguage(userId: UUID, language: String) async throws { try await self.base.setLanguage(userId: userId, language: language) }
     public func languages(ids: [UUID]) async throws -> [UUID: String] { try await self.base.languages(ids: ids) }
     public func credentials(email: String) async throws -> (user: User, passwordHash: String?)? { try await self.base.credentials(email: email) }
-    public func authSnapshot(id: UUID, tokenKey: String) async throws -> (user: User?, revoked: Bool) {
+    public func authSnapshot(id: UUID, tokenKey: String) async throws -> (user: User?, revoked: RevocationReason?) {
         try await self.base.authSnapshot(id: id, tokenKey: tokenKey)
     }
     public func list(_ query: UserQuery) async throws -> Page<User> { try await self.base.list(query) }
@@ -103,9 +103,11 @@ public struct CacheInvalidatingUserRepository: UserRepository {
     public func secretaryIds(forDoctor doctorId: UUID) async throws -> [UUID] { try await self.base.secretaryIds(forDoctor: doctorId) }
     public func find(ids: [UUID]) async throws -> [UUID: User] { try await self.base.find(ids: ids) }
 
-    public func update(_ user: User) async throws {
-        try await self.base.update(user)
+    @discardableResult
+    public func update(_ user: User) async throws -> User {
+        let stored = try await self.base.update(user)
         self.cache.invalidate(user: user.id)
+        return stored
     }
 
     public func setPasswordHash(userId: UUID, hash: String?) async throws {
@@ -116,7 +118,7 @@ public struct CacheInvalidatingUserRepository: UserRepository {
     public func delete(id: UUID) async throws -> Bool {
         let deleted = try await self.base.delete(id: id)
         self.cache.invalidate(user: id)
-        if deleted { await self.events.publish(.revoked(user: id, tokenKey: nil)) }
+        if deleted { await self.events.publish(.revoked(user: id, tokenKey: nil, reason: .deleted)) }
         return deleted
     }
 }
@@ -142,7 +144,7 @@ public struct CacheInvalidatingTokenStore: TokenStore {
         let outcome = try await self.base.rotate(tokenHash: tokenHash, now: now, replacement: replacement)
         if case .reused(let userId) = outcome {
             self.cache.invalidate(user: userId)
-            await self.events.publish(.revoked(user: userId, tokenKey: nil))
+            await self.events.publish(.revoked(user: userId, tokenKey: nil, reason: .signedOut))
         }
         return outcome
     }
@@ -150,7 +152,7 @@ public struct CacheInvalidatingTokenStore: TokenStore {
     public func revokeAccessToken(key: String, userId: UUID, expiresAt: Date, now: Date) async throws {
         try await self.base.revokeAccessToken(key: key, userId: userId, expiresAt: expiresAt, now: now)
         self.cache.invalidate(tokenKey: key)
-        await self.events.publish(.revoked(user: userId, tokenKey: key))
+        await self.events.publish(.revoked(user: userId, tokenKey: key, reason: .signedOut))
     }
 
     public func revokeFamilies(ofAccessToken key: String, now: Date) async throws {
@@ -163,10 +165,10 @@ public struct CacheInvalidatingTokenStore: TokenStore {
         self.cache.invalidate(user: userId)
     }
 
-    public func revokeAll(userId: UUID, now: Date) async throws {
-        try await self.base.revokeAll(userId: userId, now: now)
+    public func revokeAll(userId: UUID, now: Date, reason: RevocationReason) async throws {
+        try await self.base.revokeAll(userId: userId, now: now, reason: reason)
         self.cache.invalidate(user: userId)
-        await self.events.publish(.revoked(user: userId, tokenKey: nil))
+        await self.events.publish(.revoked(user: userId, tokenKey: nil, reason: reason))
     }
 
     public func purgeExpired(now: Date) async throws { try await self.base.purgeExpired(now: now) }
@@ -174,7 +176,7 @@ public struct CacheInvalidatingTokenStore: TokenStore {
 
 extension DomainEvent {
     /// Sessions to close: every one of `user`'s, or only the one holding `tokenKey`.
-    public static func revoked(user: UUID, tokenKey: String?) -> DomainEvent {
-        DomainEvent(type: "session.revoked", userIds: [user], includeAdmins: false, subject: .sessionRevoked(userId: user, tokenKey: tokenKey))
+    public static func revoked(user: UUID, tokenKey: String?, reason: RevocationReason) -> DomainEvent {
+        DomainEvent(type: "session.revoked", userIds: [user], includeAdmins: false, subject: .sessionRevoked(userId: user, tokenKey: tokenKey, reason: reason))
     }
 }

@@ -19,6 +19,10 @@ struct ClientConfigController {
                 providers: configuration.stripeSecretKey == nil ? ["manual"] : ["manual", "stripe"],
                 stripe_publishable_key: Nullable(configuration.stripeSecretKey == nil ? nil : configuration.stripePublishableKey)
             ),
+            booking: .init(
+                unpaid_hold_minutes: Int(configuration.booking.onlineHold / 60), clinic_confirm_hours: Int(configuration.booking.clinicConfirmBefore / 3600),
+                max_unpaid_bookings: configuration.booking.maxUnpaidPerPatient
+            ),
             realtime: .init(path: "/api/v1/ws")
         )
     }
@@ -47,8 +51,16 @@ struct ClientConfigPayload: ResponseEncodable, Sendable {
         let path: String
     }
 
+    /// How long unpaid bookings hold their slot, and how many a patient may hold (`BookingRules`).
+    struct Booking: Encodable, Sendable {
+        let unpaid_hold_minutes: Int
+        let clinic_confirm_hours: Int
+        let max_unpaid_bookings: Int
+    }
+
     let mode: String
     let sign_in: SignIn
     let payments: Payments
+    let booking: Booking
     let realtime: Realtime
 }

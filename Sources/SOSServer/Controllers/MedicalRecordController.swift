@@ -20,11 +20,11 @@ struct MedicalRecordController {
     }
 
     struct Body: Decodable {
-        let input: MedicalRecordInput
+        var input: MedicalRecordInput
 
         enum CodingKeys: String, CodingKey {
             case user_id, appointment_id, doctor_id, record_type, title, description, diagnosis, medications, lab_results, attachments, notes,
-                 is_shared_with_patient
+                 is_shared_with_patient, version
         }
 
         init(from decoder: any Decoder) throws {
@@ -43,6 +43,7 @@ struct MedicalRecordController {
                 notes: try c.update(String.self, forKey: .notes),
                 isSharedWithPatient: try c.decodeIfPresent(Bool.self, forKey: .is_shared_with_patient)
             )
+            self.input.expectedVersion = try c.decodeIfPresent(Int.self, forKey: .version)
         }
     }
 
@@ -68,15 +69,18 @@ struct MedicalRecordController {
         return EditedResponse(status: .created, response: RecordMessageEnvelope(message: "Medical record created", record: MedicalRecordPayload(record)))
     }
 
-    @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> RecordEnvelope {
-        RecordEnvelope(record: MedicalRecordPayload(try await self.records.get(context.principal, id: try context.uuid("id")), withStatus: true))
+    @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<RecordEnvelope> {
+        let details = try await self.records.get(context.principal, id: try context.uuid("id"))
+        return EditedResponse(headers: [.eTag: Versioning.etag(details.record.version)], response: RecordEnvelope(record: MedicalRecordPayload(details, withStatus: true)))
     }
 
-    @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> RecordMessageEnvelope {
+    @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<RecordMessageEnvelope> {
         let id = try context.uuid("id")
-        let body = try await request.decode(as: Body.self, context: context)
+        var body = try await request.decode(as: Body.self, context: context)
+        body.input.expectedVersion = try Versioning.expected(request, body: body.input.expectedVersion)
         let record = try await self.records.update(context.principal, id: id, body.input)
-        return RecordMessageEnvelope(message: "Medical record updated", record: MedicalRecordPayload(record))
+        return EditedResponse(headers: [.eTag: Versioning.etag(record.version)],
+                              response: RecordMessageEnvelope(message: "Medical record updated", record: MedicalRecordPayload(record)))
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> MessagePayload {

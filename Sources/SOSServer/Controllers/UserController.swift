@@ -59,14 +59,16 @@ struct UserController {
         }
     }
 
-    @Sendable func me(_ request: Request, context: AuthenticatedContext) async throws -> UserEnvelope {
-        UserEnvelope(user: UserPayload(try await self.users.me(context.principal)))
+    @Sendable func me(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<UserEnvelope> {
+        let user = try await self.users.me(context.principal)
+        return EditedResponse(headers: [.eTag: Versioning.etag(user.version)], response: UserEnvelope(user: UserPayload(user)))
     }
 
-    @Sendable func updateMe(_ request: Request, context: AuthenticatedContext) async throws -> UserMessageEnvelope {
-        let body = try await request.decode(as: ChangesBody.self, context: context)
-        let user = try await self.users.updateOwnProfile(context.principal, body.changes)
-        return UserMessageEnvelope(message: "Profile updated", user: UserPayload(user))
+    @Sendable func updateMe(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<UserMessageEnvelope> {
+        var changes = try await request.decode(as: ChangesBody.self, context: context).changes
+        changes.expectedVersion = try Versioning.expected(request, body: nil)
+        let user = try await self.users.updateOwnProfile(context.principal, changes)
+        return EditedResponse(headers: [.eTag: Versioning.etag(user.version)], response: UserMessageEnvelope(message: "Profile updated", user: UserPayload(user)))
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> UserListPayload {
@@ -95,15 +97,17 @@ struct UserController {
         return EditedResponse(status: .created, response: UserMessageEnvelope(message: "User created", user: UserPayload(user)))
     }
 
-    @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> UserEnvelope {
-        UserEnvelope(user: UserPayload(try await self.users.get(context.principal, id: try context.uuid("id"))))
+    @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<UserEnvelope> {
+        let user = try await self.users.get(context.principal, id: try context.uuid("id"))
+        return EditedResponse(headers: [.eTag: Versioning.etag(user.version)], response: UserEnvelope(user: UserPayload(user)))
     }
 
-    @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> UserMessageEnvelope {
+    @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<UserMessageEnvelope> {
         let id = try context.uuid("id")
-        let body = try await request.decode(as: ChangesBody.self, context: context)
-        let user = try await self.users.update(context.principal, id: id, body.changes)
-        return UserMessageEnvelope(message: "User updated", user: UserPayload(user))
+        var changes = try await request.decode(as: ChangesBody.self, context: context).changes
+        changes.expectedVersion = try Versioning.expected(request, body: nil)
+        let user = try await self.users.update(context.principal, id: id, changes)
+        return EditedResponse(headers: [.eTag: Versioning.etag(user.version)], response: UserMessageEnvelope(message: "User updated", user: UserPayload(user)))
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> MessagePayload {

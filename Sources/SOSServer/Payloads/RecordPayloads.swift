@@ -28,6 +28,7 @@ struct MedicalRecordPayload: Encodable, Sendable {
     let is_shared_with_patient: Bool
     let created_at: Date
     let updated_at: Date
+    let version: Int
     let patient: PersonPayload?
     let doctor: NestedDoctorPayload?
     let appointment: Nullable<AppointmentPart>?
@@ -56,6 +57,7 @@ struct MedicalRecordPayload: Encodable, Sendable {
         self.is_shared_with_patient = record.isSharedWithPatient
         self.created_at = record.createdAt
         self.updated_at = record.updatedAt
+        self.version = record.version
         self.patient = details.map { PersonPayload($0.patient) }
         self.doctor = details.map { NestedDoctorPayload($0.doctor) }
         self.appointment = details.map { details in

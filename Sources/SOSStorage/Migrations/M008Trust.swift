@@ -2,7 +2,7 @@ extension Migration {
     /// Who booked an appointment and whether the patient accepted it, how long an unpaid booking holds its slot,
     /// why it was cancelled, the fee fixed at booking, and a version per appointment, record, user and doctor
     /// profile for compare-and-set updates. Doctors get fees per consultation type; uploaded files are counted
-    /// per owner for storage quotas.
+    /// per owner for storage quotas. Revocations say why (blocked, role changed…), so a client can tell its user.
     ///
     /// Appointments booked before this migration are taken as the patient's own (`accepted`): who made them was
     /// not recorded.
@@ -21,6 +21,8 @@ extension Migration {
         "ALTER TABLE doctor_profiles ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE medical_records ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE revoked_tokens ADD COLUMN reason TEXT",
+        "ALTER TABLE refresh_tokens ADD COLUMN revoked_reason TEXT",
         """
         CREATE TABLE stored_files (
             area TEXT NOT NULL,

@@ -12,7 +12,7 @@ public struct SQLDoctorRepository: DoctorRepository {
 
     static let columns = """
         SELECT u.id, u.email, u.name, u.role, u.status, u.phone, u.profile_picture, u.is_email_verified, u.is_phone_verified,
-            u.created_at, u.updated_at, dp.user_id AS dp_user_id, dp.specialisation AS dp_specialisation, dp.rating AS dp_rating,
+            u.created_at, u.updated_at, u.version, dp.user_id AS dp_user_id, dp.specialisation AS dp_specialisation, dp.rating AS dp_rating,
             dp.rating_count AS dp_rating_count, dp.address AS dp_address, dp.working_hours AS dp_working_hours, dp.bio AS dp_bio,
             dp.is_listed AS dp_is_listed, dp.supported_languages AS dp_supported_languages, dp.time_zone AS dp_time_zone,
             dp.fees AS dp_fees, dp.currency AS dp_currency, dp.version AS dp_version, dp.created_at AS dp_created_at, dp.updated_at AS dp_updated_at

@@ -12,7 +12,7 @@ public struct SQLMedicalRecordRepository: MedicalRecordRepository {
 
     static let columns = """
         r.id, r.patient_id, r.appointment_id, r.doctor_id, r.record_type, r.title, r.description, r.diagnosis, r.medications,
-        r.lab_results, r.attachments, r.notes, r.is_shared_with_patient, r.created_at, r.updated_at
+        r.lab_results, r.attachments, r.notes, r.is_shared_with_patient, r.created_at, r.updated_at, r.version
         """
 
     static let detailsSelect = """
@@ -38,16 +38,18 @@ public struct SQLMedicalRecordRepository: MedicalRecordRepository {
         }
     }
 
-    public func update(_ record: MedicalRecord, audit: RecordAuditEntry) async throws {
+    public func update(_ record: MedicalRecord, expectedVersion: Int, audit: RecordAuditEntry) async throws -> Bool {
         try await self.database.transaction { sql in
-            try await sql.raw("""
+            guard try await sql.raw("""
                 UPDATE medical_records SET record_type = \(bind: record.recordType.rawValue), title = \(bind: record.title),
                     description = \(bind: record.description), diagnosis = \(bind: record.diagnosis), medications = \(bind: record.medications?.text),
                     lab_results = \(bind: record.labResults?.text), attachments = \(bind: record.attachments?.text), notes = \(bind: record.notes),
-                    is_shared_with_patient = \(bind: record.isSharedWithPatient), updated_at = \(bind: record.updatedAt)
-                WHERE id = \(bind: record.id)
-                """).run()
+                    is_shared_with_patient = \(bind: record.isSharedWithPatient), updated_at = \(bind: record.updatedAt), version = \(bind: expectedVersion + 1)
+                WHERE id = \(bind: record.id) AND version = \(bind: expectedVersion) RETURNING id
+                """).first() != nil
+            else { return false }
             try await Self.insert([audit], in: sql)
+            return true
         }
     }
 
@@ -195,7 +197,7 @@ public struct SQLMedicalRecordRepository: MedicalRecordRepository {
             title: try row.value("title"), description: try row.optional("description"), diagnosis: try row.optional("diagnosis"),
             medications: try row.json("medications"), labResults: try row.json("lab_results"), attachments: try row.json("attachments"),
             notes: try row.optional("notes"), isSharedWithPatient: try row.value("is_shared_with_patient"),
-            createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at")
+            createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"), version: try row.value("version", as: Int.self)
         )
     }
 

@@ -34,12 +34,15 @@ public struct SQLTokenStore: TokenStore {
                 return .rotated(userId: userId)
             }
             guard let row = try await sql.raw("""
-                SELECT user_id, family_id, revoked_at FROM refresh_tokens WHERE token_hash = \(bind: tokenHash)
+                SELECT user_id, family_id, revoked_at, revoked_reason FROM refresh_tokens WHERE token_hash = \(bind: tokenHash)
                 """).first()
             else { return .unknown }
             let userId = try row.value("user_id", as: UUID.self)
             if try row.decodeNil(column: "revoked_at") {
                 return .expired
+            }
+            if let raw: String = try row.optional("revoked_reason"), let reason = RevocationReason(rawValue: raw) {
+                return .revoked(userId: userId, reason: reason)
             }
             try await Self.revokeFamily(try row.value("family_id", as: UUID.self), now: now, in: sql)
             return .reused(userId: userId)
@@ -75,16 +78,17 @@ public struct SQLTokenStore: TokenStore {
         }
     }
 
-    public func revokeAll(userId: UUID, now: Date) async throws {
+    public func revokeAll(userId: UUID, now: Date, reason: RevocationReason) async throws {
         try await self.database.transaction { sql in
             try await sql.raw("""
-                INSERT INTO revoked_tokens (token_key, user_id, expires_at, revoked_at)
-                SELECT DISTINCT access_token_key, user_id, access_expires_at, \(bind: now) FROM refresh_tokens
+                INSERT INTO revoked_tokens (token_key, user_id, expires_at, revoked_at, reason)
+                SELECT DISTINCT access_token_key, user_id, access_expires_at, \(bind: now), \(bind: reason.rawValue) FROM refresh_tokens
                 WHERE user_id = \(bind: userId) AND access_expires_at > \(bind: now)
                 ON CONFLICT (token_key) DO NOTHING
                 """).run()
             try await sql.raw("""
-                UPDATE refresh_tokens SET revoked_at = \(bind: now) WHERE user_id = \(bind: userId) AND revoked_at IS NULL
+                UPDATE refresh_tokens SET revoked_at = \(bind: now), revoked_reason = \(bind: reason.rawValue)
+                WHERE user_id = \(bind: userId) AND revoked_at IS NULL
                 """).run()
         }
     }

@@ -10,7 +10,7 @@ public struct SQLUserRepository: UserRepository {
         self.database = database
     }
 
-    static let columns = "id, email, name, role, status, phone, profile_picture, is_email_verified, is_phone_verified, created_at, updated_at"
+    static let columns = "id, email, name, role, status, phone, profile_picture, is_email_verified, is_phone_verified, created_at, updated_at, version"
 
     public func create(_ user: User, passwordHash: String?) async throws {
         try await self.database.transaction { sql in
@@ -79,33 +79,42 @@ public struct SQLUserRepository: UserRepository {
         }
     }
 
-    public func authSnapshot(id: UUID, tokenKey: String) async throws -> (user: User?, revoked: Bool) {
+    public func authSnapshot(id: UUID, tokenKey: String) async throws -> (user: User?, revoked: RevocationReason?) {
         try await self.database.read { sql in
             let row = try await sql.raw("""
                 SELECT \(unsafeRaw: Self.columns),
-                    (SELECT COUNT(*) FROM revoked_tokens WHERE token_key = \(bind: tokenKey)) AS revoked
+                    (SELECT COUNT(*) FROM revoked_tokens WHERE token_key = \(bind: tokenKey)) AS revoked,
+                    (SELECT MAX(reason) FROM revoked_tokens WHERE token_key = \(bind: tokenKey)) AS revoked_reason
                 FROM users WHERE id = \(bind: id)
                 """).first()
-            guard let row else { return (nil, false) }
+            guard let row else { return (nil, nil) }
             let user = try await Self.withAssociations(Self.user(from: row), in: sql)
-            return (user, try row.value("revoked", as: Int.self) > 0)
+            guard try row.value("revoked", as: Int.self) > 0 else { return (user, nil) }
+            let reason: String? = try row.optional("revoked_reason")
+            return (user, reason.flatMap(RevocationReason.init(rawValue:)) ?? .signedOut)
         }
     }
 
-    public func update(_ user: User) async throws {
+    @discardableResult
+    public func update(_ user: User) async throws -> User {
         try await self.database.transaction { sql in
+            let saved: (any SQLRow)?
             do {
-                try await sql.raw("""
+                saved = try await sql.raw("""
                     UPDATE users SET email = \(bind: user.email), name = \(bind: user.name), role = \(bind: user.role.rawValue),
                         status = \(bind: user.status.rawValue), phone = \(bind: user.phone), profile_picture = \(bind: user.profilePicture),
                         is_email_verified = \(bind: user.isEmailVerified), is_phone_verified = \(bind: user.isPhoneVerified),
-                        updated_at = \(bind: user.updatedAt)
-                    WHERE id = \(bind: user.id)
-                    """).run()
+                        updated_at = \(bind: user.updatedAt), version = version + 1
+                    WHERE id = \(bind: user.id) AND version = \(bind: user.version) RETURNING id
+                    """).first()
             } catch where SQLErrors.isUniqueViolation(error) {
                 throw DomainError.conflict("An account with email \(user.email ?? "") already exists.")
             }
+            guard saved != nil else { throw DomainError.stale("account") }
             try await Self.replaceAssociations(user, in: sql)
+            var stored = user
+            stored.version += 1
+            return stored
         }
     }
 
@@ -190,7 +199,8 @@ public struct SQLUserRepository: UserRepository {
             isPhoneVerified: try row.value("is_phone_verified"),
             associatedDoctors: [],
             createdAt: try row.value("created_at"),
-            updatedAt: try row.value("updated_at")
+            updatedAt: try row.value("updated_at"),
+            version: try row.value("version", as: Int.self)
         )
     }
 
