@@ -166,6 +166,7 @@ async function boot() {
   store.subscribe(updateCounts);
   rest.on('signout', (message) => {
     hub.stop();
+    clear(document.getElementById('toasts'));
     // A new sign-in in this tab starts from a fresh page state.
     showSignIn(message);
     if (message) announce(message, { assertive: true });

@@ -78,6 +78,7 @@ export function announce(text, { assertive = false } = {}) {
   if (toasts) {
     const t = h('div', { class: 'toast', text });
     toasts.append(t);
+    while (toasts.children.length > 3) toasts.firstElementChild.remove();
     setTimeout(() => t.remove(), 6000);
   }
 }

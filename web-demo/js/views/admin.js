@@ -49,7 +49,10 @@ export async function dashboard(main) {
       card('Users', r.users.total, `${r.users.active} active, ${r.users.blocked} blocked, ${r.users.pending} pending`),
       card('Doctors', r.doctors.total, `${r.doctors.listed} listed`),
       card('Appointments', r.appointments.total, `${r.appointments.pending} awaiting payment, ${r.appointments.confirmed} confirmed, ${r.appointments.completed} completed, ${r.appointments.cancelled} cancelled`),
-      card('Revenue', money({ amount: r.payments.totalRevenue, currency: r.payments.currency }), `${r.payments.successful} paid, ${r.payments.failed} failed, ${r.payments.refunded} refunded`));
+      card('Revenue', Object.keys(r.payments.revenueByCurrency || {}).length
+        ? Object.entries(r.payments.revenueByCurrency).map(([c, v]) => money({ amount: v, currency: c })).join(' + ')
+        : money({ amount: r.payments.totalRevenue, currency: r.payments.currency }),
+      `${r.payments.successful} paid, ${r.payments.failed} failed, ${r.payments.refunded} refunded · ${money({ amount: r.payments.totalRevenue, currency: r.payments.currency })} in ${r.payments.currency}`));
   }
   async function loadRecent() {
     const r = await api('GET', '/admin/dashboard/recent-activity', { query: { limit: 8 } });
@@ -83,9 +86,9 @@ export async function dashboard(main) {
 // An inline SVG bar chart: payment count per bucket, with a text table for screen readers.
 function drawChart(box, r) {
   const data = r.data;
-  const W = 640; const H = 240; const pad = { l: 40, r: 10, t: 10, b: 40 };
+  const W = 640; const H = 260; const pad = { l: 40, r: 10, t: 10, b: 70 };
   const max = Math.max(1, ...data.map((d) => d.count));
-  const bw = data.length ? (W - pad.l - pad.r) / data.length : 0;
+  const bw = data.length ? Math.min(48, (W - pad.l - pad.r) / data.length) : 0;
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': 'chart-title' },
     s('title', { id: 'chart-title' }, `Number of payments per ${r.period}`),
     s('line', { class: 'axis', x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b }),
