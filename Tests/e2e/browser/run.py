@@ -660,8 +660,47 @@ def payments_confirm_refund(ctx):
     assert_clean(ctx)
 
 
+def stripe_only_with_key(ctx):
+    """Stripe.js is loaded from js.stripe.com only when a publishable key is configured, and the CSP widens only
+    then. (Here there is no internet: with a key, the script cannot load and the card form says so.)"""
+    s, P = ctx.server, ctx.patient.driver
+    # without a key: no Stripe anywhere (the main server has none)
+    status, headers, _ = s.get_raw("/")
+    assert "stripe" not in {k.lower(): v for k, v in headers.items()}["content-security-policy"]
+    sign_in(P, s.url, "patient7@demo.sos")
+    goto(P, s.url, "#/appointments")
+    el(P, '[data-action="pay"]')
+    assert not P.find_elements(By.CSS_SELECTOR, 'script[src*="stripe"]'), "Stripe.js loaded without a key"
+    assert not P.find_elements(By.CSS_SELECTOR, 'select[data-action="pay-method"] option[value="card"]') or \
+        "clinic" in P.find_element(By.CSS_SELECTOR, 'select[data-action="pay-method"] option[value="card"]').text
+    stripe = Server(ctx.server_bin, extra_env={"STRIPE_SECRET_KEY": "sk_test_browser", "STRIPE_PUBLISHABLE_KEY": "pk_test_browser",
+                                               "STRIPE_API_BASE": "http://127.0.0.1:9"})
+    try:
+        status, headers, _ = stripe.get_raw("/")
+        csp = {k.lower(): v for k, v in headers.items()}["content-security-policy"]
+        assert "script-src 'self' https://js.stripe.com" in csp, csp
+        status, body, _ = stripe.call("POST", "/dev/seed-demo", {}, token=stripe.admin_token())
+        status, reg, _ = stripe.call("POST", "/auth/email/register", {"email": "card.payer@example.org", "password": "Holiday2026!", "name": "Card Payer"})
+        assert status == 201, reg
+        doctor1 = user_id(stripe, "doctor1@demo.sos")
+        appt = book_via_rest(stripe, reg["access_token"], doctor1, next_weekday(2), "video")
+        sign_in(P, stripe.url, "card.payer@example.org", "Holiday2026!")
+        goto(P, stripe.url, f"#/appointments/{appt['id']}")
+        sel = appt_item(P, appt["id"], 'select[data-action="pay-method"]')
+        assert sel.get_attribute("value") == "card", "card is not offered first when Stripe is on"
+        wait(P, lambda d: d.find_elements(By.CSS_SELECTOR, 'script[src="https://js.stripe.com/v3/"]'), 10, "Stripe.js requested")
+        wait(P, lambda d: any("card form could not be loaded" in e.text for e in els(d, f'[data-appointment-id="{appt["id"]}"] .field-error')), 20,
+             "the offline card form says so")
+        view(ctx, P, "patient-card-offline", "Patient, Stripe configured: card offered first; Stripe.js requested from js.stripe.com (offline here)", axe=False)
+        console_errors(P)  # the failed Stripe.js load is expected here
+        signed_out(P, stripe.url)
+    finally:
+        stripe.close()
+    assert_clean(ctx)
+
+
 SCENARIOS = [assets_and_docs, sign_in_page, register_find_book_live, chat, video_call, reconnect, email_code, keyboard_booking,
-             views_and_accessibility, payments_confirm_refund, staff_booking, oauth_button, blocked_user, token_refresh]
+             views_and_accessibility, payments_confirm_refund, stripe_only_with_key, staff_booking, oauth_button, blocked_user, token_refresh]
 POSTGRES_SCENARIOS = [register_find_book_live, chat]
 
 
