@@ -616,6 +616,7 @@ def oauth_button(ctx):
 
 def blocked_user(ctx):
     s, A, O = ctx.server, ctx.admin.driver, ctx.other.driver
+    sign_in(A, s.url, *ADMIN)
     sign_in(O, s.url, "patient6@demo.sos")
     goto(O, s.url, "#/appointments")
     goto(A, s.url, "#/users")
@@ -626,8 +627,18 @@ def blocked_user(ctx):
     wait(A, lambda d: "blocked" in text_of(d, 'tr[data-email="patient6@demo.sos"]'), 10, "blocked in the list")
     wait(O, lambda d: d.find_elements(By.ID, "signin-message"), 30, "the blocked user is sent back to sign-in")
     message = text_of(O, "#signin-message")
-    assert "session has ended" in message.lower() or "blocked" in message.lower(), message
+    assert "blocked" in message.lower(), message
     view(ctx, O, "signin-blocked", "A blocked user is sent back to sign-in with the reason")
+    # a role change ends the sessions too, saying why
+    sign_in(O, s.url, "patient10@demo.sos")
+    goto(O, s.url, "#/find")
+    fill(A, "#users-search", "patient10@demo.sos")
+    click(A, "#users-find")
+    row = el(A, 'tr[data-email="patient10@demo.sos"]')
+    row.find_element(By.CSS_SELECTOR, 'select[data-action="role"] option[value="secretary"]').click()
+    row.find_element(By.CSS_SELECTOR, '[data-action="set-role"]').click()
+    wait(O, lambda d: d.find_elements(By.ID, "signin-message"), 30, "the user whose role changed is sent back to sign-in")
+    assert "role" in text_of(O, "#signin-message").lower(), text_of(O, "#signin-message")
     assert_clean(ctx)
 
 
