@@ -20,6 +20,34 @@ extension PaymentService {
         return released
     }
 
+    /// The provider collected money for a payment this server had already ended as failed (the booking's hold ran
+    /// out while the card was being charged): it all goes back at once, and the payment shows that it was taken and
+    /// returned. If the refund call fails, the payment says so for staff and the failure is logged.
+    func refundAfterGivingUp(_ payment: Payment, received: ProviderOutcome.Received?) async throws {
+        let amount = received?.amountMinor ?? payment.amountMinor
+        guard amount > 0 else { return }
+        var updated = payment
+        updated.updatedAt = self.now()
+        do {
+            let refund = try await self.provider(of: payment).refund(
+                payment, amountMinor: amount, reason: "booking_released", idempotencyKey: "payment-\(payment.id.uuidString.lowercased())-refund-late"
+            )
+            updated.status = .refunded
+            updated.refundedMinor = min(amount, payment.amountMinor)
+            updated.stripeRefundId = refund.id
+            updated.refundReason = "booking_released"
+            updated.paidAt = updated.updatedAt
+            updated.refundedAt = updated.updatedAt
+            updated.errorMessage = "Paid after the booking was released; refunded in full."
+            self.logger.notice("Refunded a payment collected after its booking was released", metadata: ["payment_id": "\(payment.id.uuidString.lowercased())"])
+        } catch {
+            updated.errorMessage = "Paid after the booking was released; the automatic refund failed (\(Self.message(error))). Refund it at the provider."
+            self.logger.error("Automatic refund of a late payment failed", metadata: ["payment_id": "\(payment.id.uuidString.lowercased())", "error": "\(Self.message(error))"])
+        }
+        guard try await self.payments.transition(updated, from: .failed) else { return }
+        await self.announce(updated, previous: payment)
+    }
+
     private func endForRelease(_ payment: Payment) async throws {
         var updated = payment
         updated.status = .failed

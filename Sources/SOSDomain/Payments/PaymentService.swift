@@ -221,9 +221,13 @@ public struct PaymentService: Sendable {
         case .ignored:
             break
         case .succeeded(let intentId, let paymentId, let chargeId, let received):
-            if var payment = try await self.lookup(intentId: intentId, paymentId: paymentId), payment.status.isOpen {
+            if var payment = try await self.lookup(intentId: intentId, paymentId: paymentId) {
                 payment.stripePaymentIntentId = payment.stripePaymentIntentId ?? intentId
-                _ = try await self.apply(ProviderOutcome(status: .succeeded, providerStatus: "succeeded", chargeId: chargeId, received: received), to: payment)
+                if payment.status.isOpen {
+                    _ = try await self.apply(ProviderOutcome(status: .succeeded, providerStatus: "succeeded", chargeId: chargeId, received: received), to: payment)
+                } else if payment.status == .failed {
+                    try await self.refundAfterGivingUp(payment, received: received)
+                }
             }
         case .failed(let intentId, let paymentId, let message):
             if let payment = try await self.lookup(intentId: intentId, paymentId: paymentId), payment.status.isOpen {

@@ -132,7 +132,8 @@ public protocol PaymentRepository: Sendable {
     func list(_ query: PaymentQuery) async throws -> Page<PaymentDetails>
     /// Stores the provider's intent id and client secret without touching the status.
     func setIntent(id: UUID, intentId: String?, at: Date) async throws
-    /// Compare-and-set: saves `payment` only if the stored status is still `expected`; false if it changed meanwhile.
+    /// Compare-and-set: saves `payment` (status, provider ids, messages, refund fields) only if the stored status is
+    /// still `expected`; false if it changed meanwhile.
     func transition(_ payment: Payment, from expected: PaymentStatus) async throws -> Bool
     /// Atomically adds `amountMinor` to the refunded total if it stays within the paid amount; false otherwise.
     func reserveRefund(id: UUID, amountMinor: Int64) async throws -> Bool

@@ -130,7 +130,8 @@ public struct SQLPaymentRepository: PaymentRepository {
             try await sql.raw("""
                 UPDATE payments SET status = \(bind: payment.status.rawValue), stripe_payment_intent_id = \(bind: payment.stripePaymentIntentId),
                     stripe_charge_id = \(bind: payment.stripeChargeId), error_message = \(bind: payment.errorMessage), paid_at = \(bind: payment.paidAt),
-                    metadata = \(bind: payment.metadata?.text), updated_at = \(bind: payment.updatedAt)
+                    metadata = \(bind: payment.metadata?.text), updated_at = \(bind: payment.updatedAt), refunded_minor = \(bind: payment.refundedMinor),
+                    stripe_refund_id = \(bind: payment.stripeRefundId), refund_reason = \(bind: payment.refundReason), refunded_at = \(bind: payment.refundedAt)
                 WHERE id = \(bind: payment.id) AND status = \(bind: expected.rawValue) RETURNING id
                 """).first() != nil
         }
