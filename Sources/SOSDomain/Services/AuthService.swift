@@ -101,7 +101,9 @@ public struct AuthService: Sendable {
             throw DomainError.rateLimited(retryAfter: wait, "Too many sign-in attempts from this address. Retry in \(wait) seconds.")
         }
         let accountKey = "login-account:\(email)"
-        if let wait = await self.limiter.peek(accountKey, limit: self.settings.loginFailuresPerAccount, now: now) {
+        // step: the attempt is counted before bcrypt runs (and forgiven on success), so a parallel burst of guesses gets
+        // at most the account's budget of password checks, the rest 429
+        if let wait = await self.limiter.consume(accountKey, limit: self.settings.loginFailuresPerAccount, now: now) {
             throw DomainError.rateLimited(retryAfter: wait, "Too many failed sign-ins for this account. Retry in \(wait) seconds.")
         }
         let found = try await self.users.credentials(email: email)
@@ -113,7 +115,6 @@ public struct AuthService: Sendable {
             valid = false
         }
         guard valid, let user = found?.user else {
-            _ = await self.limiter.consume(accountKey, limit: self.settings.loginFailuresPerAccount, now: now)
             throw DomainError.unauthorized("Invalid email or password.")
         }
         guard user.status != .blocked else {

@@ -39,8 +39,9 @@ public protocol OTPRepository: Sendable {
     /// In one transaction: replaces any code for the destination and queues the message that carries it.
     func replace(_ record: OTPRecord, message: OutboxMessage) async throws
     func find(channel: OTPChannel, destination: String) async throws -> OTPRecord?
-    /// Counts a wrong try; returns the number of wrong tries so far (the row is gone when it reached `burnAt`).
-    func recordWrongTry(channel: OTPChannel, destination: String, burnAt: Int) async throws -> Int
+    /// Takes one of the code's `maxTries` checks before the code is compared, atomically, so a parallel burst gets at
+    /// most `maxTries` comparisons; returns the try's number, or nil when none is left (the code is then deleted).
+    func reserveTry(channel: OTPChannel, destination: String, maxTries: Int) async throws -> Int?
     /// Deletes the code if it still has this hash (single use); false when another request took it first.
     func consume(channel: OTPChannel, destination: String, codeHash: String) async throws -> Bool
 }
@@ -155,16 +156,17 @@ public struct OTPService: Sendable {
             throw DomainError.rateLimited(retryAfter: wait, "Too many code checks from this address. Retry in \(wait) seconds.")
         }
         let invalid = DomainError.unauthorized("The code is wrong or has expired. Check it, or request a new code.")
+        let burned = DomainError.unauthorized("The code is wrong. After \(self.settings.maxWrongTries) wrong tries it no longer works: request a new code.")
         guard let record = try await self.codes.find(channel: channel, destination: destination), record.expiresAt > now else {
             throw invalid
         }
+        // step: the try is counted before the comparison, so parallel guesses cannot all be checked against one code
+        guard let attempt = try await self.codes.reserveTry(channel: channel, destination: destination, maxTries: self.settings.maxWrongTries) else {
+            throw burned
+        }
         let hash = self.hasher.hash(code, for: destination)
         guard self.hasher.equal(hash, record.codeHash) else {
-            let tries = try await self.codes.recordWrongTry(channel: channel, destination: destination, burnAt: self.settings.maxWrongTries)
-            if tries >= self.settings.maxWrongTries {
-                throw DomainError.unauthorized("The code is wrong. After \(self.settings.maxWrongTries) wrong tries it no longer works: request a new code.")
-            }
-            throw invalid
+            throw attempt >= self.settings.maxWrongTries ? burned : invalid
         }
         guard try await self.codes.consume(channel: channel, destination: destination, codeHash: hash) else { throw invalid }
         let user = try await self.signInUser(channel: channel, destination: destination, now: now)

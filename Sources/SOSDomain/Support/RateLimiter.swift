@@ -39,12 +39,6 @@ public actor RateLimiter {
         return nil
     }
 
-    /// Like `consume` but takes nothing: tells whether an event would be refused now.
-    public func peek(_ key: String, limit: RateLimit, now: Date) -> Int? {
-        let bucket = self.refilled(key, limit: limit, now: now)
-        return bucket.tokens >= 1 ? nil : Self.wait(bucket, limit: limit)
-    }
-
     /// Forgets a key (e.g. failures after a successful sign-in).
     public func reset(_ key: String) {
         self.buckets[key] = nil

@@ -38,17 +38,17 @@ public struct SQLSignInRepository: OTPRepository, SocialAccountRepository {
         }
     }
 
-    public func recordWrongTry(channel: OTPChannel, destination: String, burnAt: Int) async throws -> Int {
+    public func reserveTry(channel: OTPChannel, destination: String, maxTries: Int) async throws -> Int? {
         try await self.database.transaction { sql in
-            guard let row = try await sql.raw("""
-                UPDATE otp_codes SET attempts = attempts + 1 WHERE channel = \(bind: channel.rawValue) AND destination = \(bind: destination)
+            if let row = try await sql.raw("""
+                UPDATE otp_codes SET attempts = attempts + 1
+                WHERE channel = \(bind: channel.rawValue) AND destination = \(bind: destination) AND attempts < \(bind: maxTries)
                 RETURNING attempts
-                """).first() else { return burnAt }
-            let attempts = try row.value("attempts", as: Int.self)
-            if attempts >= burnAt {
-                try await sql.raw("DELETE FROM otp_codes WHERE channel = \(bind: channel.rawValue) AND destination = \(bind: destination)").run()
+                """).first() {
+                return try row.value("attempts", as: Int.self)
             }
-            return attempts
+            try await sql.raw("DELETE FROM otp_codes WHERE channel = \(bind: channel.rawValue) AND destination = \(bind: destination)").run()
+            return nil
         }
     }
 
