@@ -193,10 +193,29 @@ def wait_text(driver, css, needle, timeout=15):
 
 
 def click(driver, css, timeout=15):
-    e = el(driver, css, timeout)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", e)
-    e.click()
-    return e
+    """Clicks the first visible match; a live re-render between finding and clicking is retried."""
+    for attempt in range(5):
+        e = el(driver, css, timeout)
+        try:
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", e)
+            e.click()
+            return e
+        except StaleElementReferenceException:
+            if attempt == 4:
+                raise
+    return None
+
+
+def type_into(driver, css, text):
+    for attempt in range(5):
+        e = el(driver, css)
+        try:
+            e.send_keys(text)
+            return e
+        except StaleElementReferenceException:
+            if attempt == 4:
+                raise
+    return None
 
 
 def fill(driver, css, value):
@@ -301,5 +320,5 @@ def otp_from_outbox(server, recipient, channel=None, timeout=15):
     raise AssertionError(f"no code for {recipient} in the development outbox")
 
 
-__all__ = ["Server", "Browser", "Shots", "wait", "el", "els", "text_of", "wait_text", "click", "fill", "goto", "sign_in", "signed_out", "hub_online",
+__all__ = ["Server", "Browser", "Shots", "wait", "el", "els", "text_of", "wait_text", "click", "type_into", "fill", "goto", "sign_in", "signed_out", "hub_online",
            "run_axe", "next_weekday", "otp_from_outbox", "By", "Keys", "DEMO_PASSWORD", "ADMIN"]

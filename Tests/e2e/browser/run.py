@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (  # noqa: E402
-    ADMIN, Browser, By, Keys, Server, Shots, click, el, els, fill, goto, hub_online, next_weekday, otp_from_outbox, run_axe,
+    ADMIN, Browser, By, Keys, Server, Shots, click, el, els, fill, type_into, goto, hub_online, next_weekday, otp_from_outbox, run_axe,
     sign_in, signed_out, text_of, wait, wait_text,
 )
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
@@ -182,13 +182,13 @@ def register_find_book_live(ctx):
     pay_button = els(P, f'[data-appointment-id="{appt_id}"] [data-action="pay"]')
     if pay_button:
         # the booking has a fee: the patient chooses to pay at the clinic, then staff confirm the payment
-        pay_button[0].click()
+        click(P, f'[data-appointment-id="{appt_id}"] [data-action="pay"]')
         appt_item(P, appt_id, ".pay-at-clinic")
         view(ctx, P, "patient-pay-at-clinic", "Patient: 'pay at the clinic' state with the amount and the deadline")
-        appt_item(A, appt_id, '[data-action="confirm-payment"]').click()
+        click(A, f'[data-appointment-id="{appt_id}"] [data-action="confirm-payment"]')
     else:
         view(ctx, P, "patient-appointments", "Patient: appointments (live), awaiting payment")
-        appt_item(A, appt_id, '[data-action="mark-paid"]').click()
+        click(A, f'[data-appointment-id="{appt_id}"] [data-action="mark-paid"]')
     # both see the change live
     appt_item(P, appt_id, '.badge[data-status="payment_completed"]')
     appt_item(D, appt_id, '.badge[data-status="payment_completed"]')
@@ -269,7 +269,7 @@ def video_call(ctx):
     assert status == 200, body
     ctx.video_appointment = appt["id"]
     goto(D, s.url, "#/dashboard")
-    appt_item(D, appt["id"], '[data-action="start-call"]').click()
+    click(D, f'[data-appointment-id="{appt["id"]}"] [data-action="start-call"]')
     wait(D, lambda d: d.execute_script("return document.getElementById('main').dataset.view") == "call", 15, "doctor on the call page")
     goto(P, s.url, "#/appointments")
     sel = f'[data-appointment-id="{appt["id"]}"] [data-action="join-call"]'
@@ -483,7 +483,7 @@ def views_and_accessibility(ctx):
     s.call("PUT", f"/appointments/{ctx.first_appointment}", {"status": "in_progress"}, token=dtoken)
     s.call("PUT", f"/appointments/{ctx.first_appointment}", {"status": "completed"}, token=dtoken)
     goto(P, s.url, "#/appointments")
-    appt_item(P, ctx.first_appointment, '[data-action="rate"]').click()
+    click(P, f'[data-appointment-id="{ctx.first_appointment}"] [data-action="rate"]')
     wait_text(P, f'[data-appointment-id="{ctx.first_appointment}"]', "rating is saved", 10)
     status, doc, _ = s.call("GET", f"/doctors/{ctx.doctor1}", token=ptoken)
     assert doc["doctor"]["doctor_profile"]["rating_count"] >= 1, "rating not stored"
@@ -561,7 +561,8 @@ def staff_booking(ctx):
     s, P, O = ctx.server, ctx.patient.driver, ctx.other.driver
     sign_in(P, s.url, "patient4@demo.sos")
     goto(P, s.url, "#/appointments")
-    before = {e.get_attribute("data-appointment-id") for e in els(P, "#appointment-list [data-appointment-id]")}
+    el(P, "#appointment-list [data-appointment-id]")
+    before = set(P.execute_script("return [...document.querySelectorAll('#appointment-list [data-appointment-id]')].map(e => e.dataset.appointmentId)"))
     sign_in(O, s.url, "secretary@demo.sos")
     results = []
     for n in range(2):
@@ -577,8 +578,9 @@ def staff_booking(ctx):
         el(O, "#bfp-done")
         if n == 0:
             view(ctx, O, "secretary-booked", "Secretary: booked for a patient (waiting for the patient to accept)")
-        new = wait(P, lambda d: [e for e in els(d, "#appointment-list [data-appointment-id]") if e.get_attribute("data-appointment-id") not in before], 15, "the booking appears live for the patient")
-        appt_id = new[0].get_attribute("data-appointment-id")
+        appt_id = wait(P, lambda d: next(iter(set(d.execute_script(
+            "return [...document.querySelectorAll('#appointment-list [data-appointment-id]')].map(e => e.dataset.appointmentId)")) - before), None), 15,
+            "the booking appears live for the patient")
         before.add(appt_id)
         results.append(appt_id)
     status, body, _ = s.call("GET", f"/appointments/{results[0]}", token=s.token("patient4@demo.sos"))
@@ -588,10 +590,10 @@ def staff_booking(ctx):
         return
     appt_item(P, results[0], '[data-action="accept"]')
     view(ctx, P, "patient-accept-decline", "Patient: a booking made by the clinic, to accept or decline")
-    appt_item(P, results[0], '[data-action="accept"]').click()
+    click(P, f'[data-appointment-id="{results[0]}"] [data-action="accept"]')
     wait(P, lambda d: not els(d, f'[data-appointment-id="{results[0]}"] [data-action="accept"]'), 10, "accepted")
-    appt_item(P, results[1], '[data-action="decline-reason"]').send_keys("I am flying home that day")
-    appt_item(P, results[1], '[data-action="decline"]').click()
+    type_into(P, f'[data-appointment-id="{results[1]}"] [data-action="decline-reason"]', "I am flying home that day")
+    click(P, f'[data-appointment-id="{results[1]}"] [data-action="decline"]')
     appt_item(P, results[1], '.badge[data-status="cancelled"]')
     assert_clean(ctx)
 
@@ -658,13 +660,13 @@ def payments_confirm_refund(ctx):
     view(ctx, P, "patient-pay-at-clinic", "Patient: 'pay at the clinic' — the amount and (when the server gives it) the deadline")
     goto(A, s.url, "#/payments")
     row = f'tr[data-payment-id="{pay["paymentId"]}"]'
-    el(A, f'{row} [data-action="confirm-payment"]').click()
+    click(A, f'{row} [data-action="confirm-payment"]')
     wait(A, lambda d: d.find_element(By.CSS_SELECTOR, row).get_attribute("data-status") == "succeeded", 15, "payment confirmed")
     appt_item(P, appt["id"], '.badge[data-status="succeeded"]')
     appt_item(P, appt["id"], '.badge[data-status="payment_completed"]')
-    el(A, f'{row} [data-action="refund-amount"]').send_keys("10")
-    el(A, f'{row} [data-action="refund-reason"]').send_keys("Shorter consultation")
-    el(A, f'{row} [data-action="refund"]').click()
+    type_into(A, f'{row} [data-action="refund-amount"]', "10")
+    type_into(A, f'{row} [data-action="refund-reason"]', "Shorter consultation")
+    click(A, f'{row} [data-action="refund"]')
     wait(A, lambda d: d.find_element(By.CSS_SELECTOR, row).get_attribute("data-status") == "partially_refunded", 15, "partly refunded")
     view(ctx, A, "admin-payments-refunded", "Admin: payments — a manual payment confirmed, then partly refunded")
     appt_item(P, appt["id"], '.badge[data-status="partially_refunded"]')
