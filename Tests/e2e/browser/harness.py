@@ -206,6 +206,11 @@ def click(driver, css, timeout=15):
     return None
 
 
+def choose(driver, css, value):
+    """Picks an <option> by value in a <select> (retried across re-renders)."""
+    return click(driver, f'{css} option[value="{value}"]')
+
+
 def type_into(driver, css, text):
     for attempt in range(5):
         e = el(driver, css)
@@ -320,5 +325,5 @@ def otp_from_outbox(server, recipient, channel=None, timeout=15):
     raise AssertionError(f"no code for {recipient} in the development outbox")
 
 
-__all__ = ["Server", "Browser", "Shots", "wait", "el", "els", "text_of", "wait_text", "click", "type_into", "fill", "goto", "sign_in", "signed_out", "hub_online",
+__all__ = ["Server", "Browser", "Shots", "wait", "el", "els", "text_of", "wait_text", "click", "choose", "type_into", "fill", "goto", "sign_in", "signed_out", "hub_online",
            "run_axe", "next_weekday", "otp_from_outbox", "By", "Keys", "DEMO_PASSWORD", "ADMIN"]

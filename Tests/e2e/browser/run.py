@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (  # noqa: E402
-    ADMIN, Browser, By, Keys, Server, Shots, click, el, els, fill, type_into, goto, hub_online, next_weekday, otp_from_outbox, run_axe,
+    ADMIN, Browser, By, Keys, Server, Shots, choose, click, el, els, fill, type_into, goto, hub_online, next_weekday, otp_from_outbox, run_axe,
     sign_in, signed_out, text_of, wait, wait_text,
 )
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
@@ -368,7 +368,7 @@ def email_code(ctx):
     for channel, phone in (("sms", "+14155550142"), ("whatsapp", "+14155550143")):
         signed_out(O, s.url)
         click(O, '[data-panel="code"]')
-        O.find_element(By.CSS_SELECTOR, f'#otp-channel option[value="{channel}"]').click()
+        choose(O, "#otp-channel", channel)
         fill(O, "#otp-destination", phone)
         click(O, "#otp-send")
         el(O, "#otp-code")
@@ -522,9 +522,9 @@ def views_and_accessibility(ctx):
     assert r["users"][0]["role"] == "secretary" and r["users"][0]["associated_doctors"] == [ctx.doctor1], r
     fill(A, "#users-search", "patient9@demo.sos")
     click(A, "#users-find")
-    row = el(A, 'tr[data-email="patient9@demo.sos"]')
-    row.find_element(By.CSS_SELECTOR, 'select[data-action="role"] option[value="doctor"]').click()
-    row.find_element(By.CSS_SELECTOR, '[data-action="set-role"]').click()
+    wait(A, lambda d: [r.get_attribute("data-email") for r in els(d, "#users-body tr[data-email]")] == ["patient9@demo.sos"], 10, "only patient9 listed")
+    choose(A, 'tr[data-email="patient9@demo.sos"] select[data-action="role"]', "doctor")
+    click(A, 'tr[data-email="patient9@demo.sos"] [data-action="set-role"]')
     wait(A, lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-email="patient9@demo.sos"] select[data-action="role"]').get_attribute("value") == "doctor", 10, "role changed")
     fill(A, "#users-search", "")
     click(A, "#users-find")
@@ -624,8 +624,8 @@ def blocked_user(ctx):
     goto(A, s.url, "#/users")
     fill(A, "#users-search", "patient6@demo.sos")
     click(A, "#users-find")
-    row = el(A, 'tr[data-email="patient6@demo.sos"]')
-    row.find_element(By.CSS_SELECTOR, '[data-action="block"]').click()
+    wait(A, lambda d: [r.get_attribute("data-email") for r in els(d, "#users-body tr[data-email]")] == ["patient6@demo.sos"], 10, "only patient6 listed")
+    click(A, 'tr[data-email="patient6@demo.sos"] [data-action="block"]')
     wait(A, lambda d: "blocked" in text_of(d, 'tr[data-email="patient6@demo.sos"]'), 10, "blocked in the list")
     wait(O, lambda d: d.find_elements(By.ID, "signin-message"), 30, "the blocked user is sent back to sign-in")
     message = text_of(O, "#signin-message")
@@ -636,9 +636,9 @@ def blocked_user(ctx):
     goto(O, s.url, "#/find")
     fill(A, "#users-search", "patient10@demo.sos")
     click(A, "#users-find")
-    row = el(A, 'tr[data-email="patient10@demo.sos"]')
-    row.find_element(By.CSS_SELECTOR, 'select[data-action="role"] option[value="secretary"]').click()
-    row.find_element(By.CSS_SELECTOR, '[data-action="set-role"]').click()
+    wait(A, lambda d: [r.get_attribute("data-email") for r in els(d, "#users-body tr[data-email]")] == ["patient10@demo.sos"], 10, "only patient10 listed")
+    choose(A, 'tr[data-email="patient10@demo.sos"] select[data-action="role"]', "secretary")
+    click(A, 'tr[data-email="patient10@demo.sos"] [data-action="set-role"]')
     wait(O, lambda d: d.find_elements(By.ID, "signin-message"), 30, "the user whose role changed is sent back to sign-in")
     assert "role" in text_of(O, "#signin-message").lower(), text_of(O, "#signin-message")
     assert_clean(ctx)
