@@ -93,9 +93,11 @@ class Server:
         self.stop()
         self.start()
 
-    def close(self):
+    def close(self, keep_log_in=None):
         self.stop()
         self.log.close()
+        if keep_log_in:
+            shutil.copy(os.path.join(self.data, "server.log"), os.path.join(keep_log_in, f"server-{self.port}{'-' + self.schema if self.schema else ''}.log"))
         shutil.rmtree(self.data, ignore_errors=True)
 
     # ---- REST, for setting up and checking state (the browser is what is under test) ----

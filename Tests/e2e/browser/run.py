@@ -744,6 +744,10 @@ def run_set(label, server, scenarios, ctx, results):
             for b in (ctx.patient, ctx.doctor, ctx.admin, ctx.other):
                 try:
                     b.driver.save_screenshot(str(Path(ctx.shots.out) / f"fail-{name}-{b.name}.png"))
+                    with open(Path(ctx.shots.out) / f"fail-{name}-{b.name}.log", "w") as f:
+                        f.write(f"url {b.driver.current_url} hub {b.driver.execute_script('return document.documentElement.dataset.hub')}\n")
+                        for entry in b.driver.get_log("browser"):
+                            f.write(f"{entry['timestamp']} {entry['level']} {entry['message'][:500]}\n")
                 except Exception:  # noqa: BLE001
                     pass
 
@@ -789,7 +793,7 @@ def main():
         for b in (ctx.patient, ctx.doctor, ctx.admin, ctx.other):
             b.quit()
         for s in servers:
-            s.close()
+            s.close(keep_log_in=out)
     with open(Path(out) / "index.md", "w") as f:
         f.write("# Browser test screenshots\n\n")
         for name, what in ctx.shots.index:
