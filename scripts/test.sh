@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test: swift test on SQLite, swift test on a throwaway PostgreSQL, Schemathesis against a
-# live server with protocol/openapi.yaml, and the Autobahn WebSocket cases (fast subset, kosoku).
-# Installs what is missing on a fresh Debian machine (PostgreSQL, openssl, Python venv), and stops everything it started.
+# live server with protocol/openapi.yaml, the Autobahn WebSocket cases (fast subset, kosoku), and the browser
+# suite (web-demo in headless Chromium, scripts/test-browser.sh).
+# Installs what is missing on a fresh Debian machine (PostgreSQL, openssl, Chromium, Python venv), and stops
+# everything it started.
 #
 #   scripts/test.sh            # everything
-#   SKIP_POSTGRES=1 scripts/test.sh   SKIP_SCHEMATHESIS=1 scripts/test.sh   (for quick local runs)
+#   SKIP_POSTGRES=1 / SKIP_SCHEMATHESIS=1 / SKIP_BROWSER=1 scripts/test.sh   (for quick local runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -26,9 +28,12 @@ if [ "${SKIP_POSTGRES:-0}" != "1" ]; then
   SOS_TEST_DATABASE_URL="$PG_URL" swift test --skip-build
 fi
 
+step "Resource attacks against a live server process (memory, half-open requests, slow bodies, handshake floods)"
+ensure_venv
+"$VENV/bin/python" Tests/e2e/trust/resources.py --server-bin "$ROOT/.build/debug/sos-server"
+
 if [ "${SKIP_SCHEMATHESIS:-0}" != "1" ]; then
   step "Schemathesis against a live server (SQLite)"
-  ensure_venv
   run_schemathesis ""
   step "Autobahn|Testsuite fast subset (kosoku) against the hub's WebSocket configuration"
   SERVER_ENV=(SOS_WS_MAX_MESSAGE_BYTES=16777216)
@@ -38,6 +43,11 @@ if [ "${SKIP_SCHEMATHESIS:-0}" != "1" ]; then
     step "Schemathesis against a live server (PostgreSQL)"
     run_schemathesis "$PG_URL"
   fi
+fi
+
+if [ "${SKIP_BROWSER:-0}" != "1" ]; then
+  step "Browser suite: web-demo in headless Chromium (SQLite; chat and booking on PostgreSQL)"
+  SERVER_BIN="$ROOT/.build/debug/sos-server" PG_URL="${PG_URL:-}" scripts/test-browser.sh
 fi
 
 step "All tests passed"

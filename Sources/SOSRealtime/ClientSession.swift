@@ -18,10 +18,10 @@ public final class ClientSession: @unchecked Sendable {
     let burst: Double
     let perSecond: Double
 
-    init(transport: any ClientTransport, queueCapacity: Int, burst: Int, perSecond: Int) {
+    init(transport: any ClientTransport, queueCapacity: Int, queueBytes: Int = 4 << 20, burst: Int, perSecond: Int) {
         self.id = UUID().uuidString.lowercased()
         self.transport = transport
-        self.queue = OutboundQueue(capacity: queueCapacity)
+        self.queue = OutboundQueue(capacity: queueCapacity, maxBytes: queueBytes)
         self.burst = Double(burst)
         self.perSecond = Double(perSecond)
         self.tokens = Double(burst)

@@ -3,40 +3,92 @@ import Foundation
 /// Per-user event sequence numbers and the recent events, for `resume`.
 ///
 /// Sequence numbers belong to this node (`epoch` names the node's run): a client that resumes on another node,
-/// or after the retention window, gets `resume_gap` and refetches over REST.
+/// or after the retention window, gets `resume_gap` and refetches over REST. What is kept is bounded three ways:
+/// per user by count (`perUser`) and by bytes (`bytesPerUser`), and for the whole node by bytes (`bytesTotal`,
+/// dropping the oldest events of anyone first), so no client can make the log grow memory without limit.
 final class EventLog: @unchecked Sendable {
-    // @unchecked: `logs` is only touched while holding `lock`.
+    // @unchecked: `logs`, `order`, `orderHead` and `totalBytes` are only touched while holding `lock`.
     private struct UserLog {
         var lastSeq = 0
-        /// The newest events; trimmed to `perUser` once it holds twice that many (amortised, mutated in place).
+        /// The kept events, oldest first, from `head` (earlier slots are dropped lazily and compacted).
         var entries: [(seq: Int, frame: String, at: Date)] = []
+        var head = 0
+        var bytes = 0
 
-        mutating func record(type: String, renderedData: String, now: Date, perUser: Int) -> String {
-            self.lastSeq += 1
-            let frame = Frames.event(type: type, seq: self.lastSeq, renderedData: renderedData)
-            self.entries.append((self.lastSeq, frame, now))
-            if self.entries.count >= 2 * perUser { self.entries.removeFirst(self.entries.count - perUser) }
-            return frame
+        var count: Int { self.entries.count - self.head }
+        var first: (seq: Int, frame: String, at: Date)? { self.head < self.entries.count ? self.entries[self.head] : nil }
+
+        /// Drops the oldest kept event; returns its size in bytes.
+        mutating func dropFirst() -> Int {
+            let size = self.entries[self.head].frame.utf8.count
+            self.head += 1
+            self.bytes -= size
+            if self.head > 64, self.head * 2 > self.entries.count {
+                self.entries.removeFirst(self.head)
+                self.head = 0
+            }
+            return size
         }
     }
 
     private let lock = NSLock()
     private var logs: [UUID: UserLog] = [:]
+    /// Every kept event in the order it was appended, for dropping the node's oldest first.
+    private var order: [(user: UUID, seq: Int)] = []
+    private var orderHead = 0
+    private var totalBytes = 0
     let epoch: String
     let retention: TimeInterval
     let perUser: Int
+    let bytesPerUser: Int
+    let bytesTotal: Int
 
-    init(epoch: String, retention: TimeInterval, perUser: Int) {
+    init(epoch: String, retention: TimeInterval, perUser: Int, bytesPerUser: Int = 256 << 10, bytesTotal: Int = 64 << 20) {
         self.epoch = epoch
         self.retention = retention
         self.perUser = perUser
+        self.bytesPerUser = bytesPerUser
+        self.bytesTotal = bytesTotal
     }
 
     /// Gives the event the user's next sequence number and keeps the frame; returns the frame.
     func append(user: UUID, type: String, renderedData: String, now: Date = Date()) -> String {
         self.lock.lock()
         defer { self.lock.unlock() }
-        return self.logs[user, default: UserLog()].record(type: type, renderedData: renderedData, now: now, perUser: self.perUser)
+        var log = self.logs[user] ?? UserLog()
+        log.lastSeq += 1
+        let frame = Frames.event(type: type, seq: log.lastSeq, renderedData: renderedData)
+        let size = frame.utf8.count
+        log.entries.append((log.lastSeq, frame, now))
+        log.bytes += size
+        self.totalBytes += size
+        self.order.append((user, log.lastSeq))
+        while log.count > 1, log.count > self.perUser || log.bytes > self.bytesPerUser {
+            self.totalBytes -= log.dropFirst()
+        }
+        self.logs[user] = log
+        self.shedOldest()
+        return frame
+    }
+
+    /// While the node keeps more than `bytesTotal`, drops the oldest events of any user.
+    private func shedOldest() {
+        while self.totalBytes > self.bytesTotal, self.orderHead < self.order.count {
+            let (user, seq) = self.order[self.orderHead]
+            self.orderHead += 1
+            if var log = self.logs[user], let first = log.first, first.seq == seq {
+                self.totalBytes -= log.dropFirst()
+                self.logs[user] = log
+            }
+        }
+        self.compactOrder()
+    }
+
+    private func compactOrder() {
+        if self.orderHead > 1024, self.orderHead * 2 > self.order.count {
+            self.order.removeFirst(self.orderHead)
+            self.orderHead = 0
+        }
     }
 
     func lastSeq(of user: UUID) -> Int {
@@ -52,6 +104,9 @@ final class EventLog: @unchecked Sendable {
         return self.logs[user] != nil
     }
 
+    /// Bytes of event frames kept on this node (for tests and metrics).
+    var keptBytes: Int { self.lock.withLock { self.totalBytes } }
+
     /// The frames after `seq`, or nil when some of them are no longer kept (a gap).
     func replay(user: UUID, after seq: Int, now: Date = Date()) -> [String]? {
         self.lock.lock()
@@ -59,7 +114,7 @@ final class EventLog: @unchecked Sendable {
         guard let log = self.logs[user] else { return seq == 0 ? [] : nil }
         guard seq <= log.lastSeq else { return nil }
         if seq == log.lastSeq { return [] }
-        let kept = log.entries.filter { now.timeIntervalSince($0.at) <= self.retention && $0.seq > log.lastSeq - self.perUser }
+        let kept = log.entries[log.head...].filter { now.timeIntervalSince($0.at) <= self.retention }
         guard let first = kept.first, first.seq <= seq + 1 else { return nil }
         return kept.filter { $0.seq > seq }.map(\.frame)
     }
@@ -68,13 +123,21 @@ final class EventLog: @unchecked Sendable {
     func prune(keep: Set<UUID>, now: Date = Date()) {
         self.lock.lock()
         defer { self.lock.unlock() }
-        for (user, log) in self.logs {
-            let kept = log.entries.filter { now.timeIntervalSince($0.at) <= self.retention }
-            if kept.isEmpty && !keep.contains(user) {
+        for (user, var log) in self.logs {
+            while let first = log.first, now.timeIntervalSince(first.at) > self.retention {
+                self.totalBytes -= log.dropFirst()
+            }
+            if log.count == 0 && !keep.contains(user) {
                 self.logs[user] = nil
-            } else if kept.count != log.entries.count {
-                self.logs[user]?.entries = kept
+            } else {
+                self.logs[user] = log
             }
         }
+        // step: forget the append order of events that are gone, so it never outgrows what is kept
+        self.order = self.order[self.orderHead...].filter { entry in
+            guard let first = self.logs[entry.user]?.first else { return false }
+            return entry.seq >= first.seq
+        }
+        self.orderHead = 0
     }
 }

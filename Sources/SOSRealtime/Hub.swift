@@ -28,6 +28,11 @@ public struct HubDependencies: Sendable {
 public struct HubConfiguration: Sendable {
     public var maxMessageBytes = 64 * 1024
     public var outboundQueueCapacity = 512
+    /// Bytes queued per socket at most (`SOS_WS_QUEUE_BYTES`); a consumer behind by more is closed with 4008.
+    public var outboundQueueBytes = 4 << 20
+    /// Bytes of events kept for `resume` per user (`SOS_WS_LOG_BYTES_PER_USER`) and on the whole node (`SOS_WS_LOG_BYTES_TOTAL`).
+    public var eventBytesPerUser = 256 << 10
+    public var eventBytesTotal = 64 << 20
     public var authTimeout: TimeInterval = 10
     public var offlineGrace: TimeInterval = 3
     public var rateBurst = 60
@@ -36,6 +41,8 @@ public struct HubConfiguration: Sendable {
     public var eventsPerUser = 256
     public var heartbeat: TimeInterval = 15
     public var relationshipCache: TimeInterval = 30
+    /// Sockets that have not authenticated yet, at most (`SOS_MAX_PENDING_WEBSOCKETS`).
+    public var maxPendingSessions = 1_000
 
     public init() {}
 }
@@ -69,7 +76,10 @@ public final class Hub: Service, EventPublisher, @unchecked Sendable {
         self.dependencies = dependencies
         self.broker = broker
         self.logger = logger
-        self.log = EventLog(epoch: "\(nodeId)-\(Int(Date().timeIntervalSince1970))", retention: configuration.retention, perUser: configuration.eventsPerUser)
+        self.log = EventLog(
+            epoch: "\(nodeId)-\(Int(Date().timeIntervalSince1970))", retention: configuration.retention, perUser: configuration.eventsPerUser,
+            bytesPerUser: configuration.eventBytesPerUser, bytesTotal: configuration.eventBytesTotal
+        )
         self.presence = PresenceTracker(nodeTimeout: configuration.heartbeat * 3)
     }
 
@@ -286,11 +296,19 @@ public final class Hub: Service, EventPublisher, @unchecked Sendable {
     /// closed with 4001); otherwise the first message must be `auth` within the timeout.
     public func open(transport: any ClientTransport, bearer: String?) async -> ClientSession {
         let session = ClientSession(
-            transport: transport, queueCapacity: self.configuration.outboundQueueCapacity,
+            transport: transport, queueCapacity: self.configuration.outboundQueueCapacity, queueBytes: self.configuration.outboundQueueBytes,
             burst: self.configuration.rateBurst, perSecond: self.configuration.ratePerSecond
         )
         guard let bearer else {
-            self.lock.withLock { self.pending[session.id] = (session, Date()) }
+            let admitted = self.lock.withLock {
+                guard self.pending.count < self.configuration.maxPendingSessions else { return false }
+                self.pending[session.id] = (session, Date())
+                return true
+            }
+            if !admitted {
+                // step: a flood of sockets that never authenticate cannot pile up; RFC 6455 1013: try again later
+                await self.close(session, code: HubCloseCode.tryAgainLater, reason: "Too many connections waiting to authenticate; retry shortly")
+            }
             return session
         }
         do {
@@ -334,7 +352,8 @@ public final class Hub: Service, EventPublisher, @unchecked Sendable {
     func close(_ session: ClientSession, code: UInt16, reason: String) async {
         guard session.markClosed() else { return }
         session.finish()
-        if code != HubCloseCode.slowConsumer {
+        // step: a slow consumer would not take the rest, and a socket refused at once has nothing queued
+        if code != HubCloseCode.slowConsumer && code != HubCloseCode.tryAgainLater {
             // step: whichever comes first, the flush or one second (a stuck writer ends when the socket drops)
             let (done, signal) = AsyncStream.makeStream(of: Void.self)
             Task {

@@ -27,6 +27,8 @@ public enum HubCloseCode {
     public static let slowConsumer: UInt16 = 4008
     /// RFC 6455 "going away": the server is shutting down.
     public static let goingAway: UInt16 = 1001
+    /// RFC 6455 "try again later": the server is at a limit.
+    public static let tryAgainLater: UInt16 = 1013
 }
 
 /// Server → client frames, built as text.

@@ -113,8 +113,10 @@ public struct AppServices: Sendable {
             // step: one channel per schema, so deployments sharing a database never hear each other
             database: database, channel: String(("sos_hub" + (configuration.databaseSchema.map { "_" + $0 } ?? "")).prefix(63)), logger: logger
         ) : nil
+        var hubConfiguration = configuration.hub
+        hubConfiguration.maxPendingSessions = configuration.connections.maxPendingWebSockets
         let hub = Hub(
-            configuration: configuration.hub,
+            configuration: hubConfiguration,
             dependencies: HubDependencies(auth: auth, chat: chat, video: video, appointments: appointments, relationships: chatStore, render: EventRenderer.render),
             broker: postgresBroker ?? InMemoryBroker(), logger: logger
         )
@@ -222,7 +224,7 @@ public func buildApplication(
     )
     var app = Application(
         router: router,
-        server: try serverBuilder(configuration, webSocketRouter: webSocketRouter),
+        server: try serverBuilder(configuration, webSocketRouter: webSocketRouter, logger: services.logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sos-server"),
         services: [
             services.database,
@@ -246,21 +248,36 @@ public func serviceGroup(_ app: some ApplicationProtocol & Service, _ services: 
     ))
 }
 
-/// HTTP/1.1 with the WebSocket upgrade on the same port, wrapped in TLS when `SOS_TLS_CERT` and `SOS_TLS_KEY` are set.
-func serverBuilder(_ configuration: ServerConfiguration, webSocketRouter: Router<HubRequestContext>) throws -> HTTPServerBuilder {
-    let base = HTTPServerBuilder.http1WebSocketUpgrade(
-        webSocketRouter: webSocketRouter,
-        configuration: .init(http1: .init(), ws: WebSocketRoutes.configuration(maxMessageBytes: configuration.hub.maxMessageBytes))
+/// HTTP/1.1 with the WebSocket upgrade on the same port, wrapped in TLS when `SOS_TLS_CERT` and `SOS_TLS_KEY` are set,
+/// behind the connection caps and slow-client timeouts (`ConnectionLimits`).
+func serverBuilder(_ configuration: ServerConfiguration, webSocketRouter: Router<HubRequestContext>, logger: Logger) throws -> HTTPServerBuilder {
+    let limits = configuration.connections
+    let counter = ConnectionCounter(limits: limits)
+    let channel = HTTP1WebSocketUpgradeChannel.Configuration(
+        http1: HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuard(limits: limits, logger: logger)],
+            idleTimeout: .milliseconds(Int64(limits.requestHeadTimeout * 1000))
+        ),
+        ws: WebSocketRoutes.configuration(maxMessageBytes: configuration.hub.maxMessageBytes)
     )
-    guard let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath else {
-        return base
+    let tls = try tlsConfiguration(configuration)
+    let webSocketResponder = webSocketRouter.buildResponder()
+    return HTTPServerBuilder { responder in
+        let base = HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channel)
+        guard let tls else { return GuardedChildChannel(base: base, counter: counter, logger: logger) }
+        return GuardedChildChannel(base: try TLSChannel(base, tlsConfiguration: tls), counter: counter, logger: logger)
     }
+}
+
+/// The TLS server configuration from `SOS_TLS_CERT` and `SOS_TLS_KEY`, or nil for plain HTTP.
+func tlsConfiguration(_ configuration: ServerConfiguration) throws -> TLSConfiguration? {
+    guard let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath else { return nil }
     do {
         let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         tls.applicationProtocols = ["http/1.1"]
-        return try .tls(base, tlsConfiguration: tls)
+        return tls
     } catch {
         throw ConfigurationError("Cannot load TLS certificate \(certificatePath) or key \(keyPath): \(error). Both must be PEM files.")
     }

@@ -58,6 +58,9 @@ public struct ServerConfiguration: Sendable {
     public var authCacheSeconds: TimeInterval = 2
     /// WebSocket hub limits and timings.
     public var hub = HubConfiguration()
+    /// Connection caps and slow-client timeouts (`SOS_MAX_CONNECTIONS`, `SOS_MAX_CONNECTIONS_PER_ADDRESS`,
+    /// `SOS_HEADER_TIMEOUT_SECONDS`, `SOS_BODY_TIMEOUT_SECONDS`, `SOS_MAX_PENDING_WEBSOCKETS`).
+    public var connections = ConnectionLimits()
     /// `SOS_STUN_URLS`: STUN servers offered to WebRTC clients (comma separated).
     public var stunURLs: [String] = ["stun:stun.l.google.com:19302"]
     /// `SOS_TURN_URLS`: TURN servers (comma separated); credentials need `SOS_TURN_SECRET`.
@@ -173,7 +176,15 @@ public struct ServerConfiguration: Sendable {
         if let secret = string("SOS_TURN_SECRET") { self.turnSecret = secret }
         if let ttl = try int("SOS_TURN_TTL", range: 60...86_400) { self.turnTTL = TimeInterval(ttl) }
         if let bytes = try int("SOS_WS_MAX_MESSAGE_BYTES", range: 1024...(16 << 20)) { self.hub.maxMessageBytes = bytes }
+        if let value = try int("SOS_MAX_CONNECTIONS", range: 1...1_000_000) { self.connections.maxConnections = value }
+        if let value = try int("SOS_MAX_CONNECTIONS_PER_ADDRESS", range: 1...1_000_000) { self.connections.maxConnectionsPerAddress = value }
+        if let value = try int("SOS_HEADER_TIMEOUT_SECONDS", range: 1...3600) { self.connections.requestHeadTimeout = TimeInterval(value) }
+        if let value = try int("SOS_BODY_TIMEOUT_SECONDS", range: 1...3600) { self.connections.requestBodyTimeout = TimeInterval(value) }
+        if let value = try int("SOS_MAX_PENDING_WEBSOCKETS", range: 1...1_000_000) { self.connections.maxPendingWebSockets = value }
         if let capacity = try int("SOS_WS_QUEUE", range: 8...100_000) { self.hub.outboundQueueCapacity = capacity }
+        if let bytes = try int("SOS_WS_QUEUE_BYTES", range: 64 << 10...(1 << 30)) { self.hub.outboundQueueBytes = bytes }
+        if let bytes = try int("SOS_WS_LOG_BYTES_PER_USER", range: 16 << 10...(64 << 20)) { self.hub.eventBytesPerUser = bytes }
+        if let bytes = try int("SOS_WS_LOG_BYTES_TOTAL", range: 1 << 20...(8 << 30)) { self.hub.eventBytesTotal = bytes }
         if let rate = try int("SOS_WS_RATE_PER_SECOND", range: 1...100_000) {
             self.hub.ratePerSecond = rate
             self.hub.rateBurst = rate * 2
