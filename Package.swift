@@ -94,6 +94,7 @@ let package = Package(
                 "SOSServer",
                 "SOSDomain",
                 "SOSStorage",
+                "SOSRealtime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

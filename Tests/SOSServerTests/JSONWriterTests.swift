@@ -19,7 +19,9 @@ struct JSONWriterTests {
             endTime: LocalTime(hour: 10, minute: 0)!, status: .confirmed, streamChannelId: note == nil ? nil : "room-1", consultationType: .video,
             symptoms: symptoms, additionalNote: note, visitLocation: location, startsAt: Date(timeIntervalSince1970: 1_796_290_200.123),
             endsAt: Date(timeIntervalSince1970: 1_796_292_000), createdAt: Date(timeIntervalSince1970: 1_764_000_000.5),
-            updatedAt: Date(timeIntervalSince1970: -1.25)
+            updatedAt: Date(timeIntervalSince1970: -1.25), bookedBy: note == nil ? nil : UUID(), patientAcceptance: note == nil ? .accepted : .pending,
+            holdExpiresAt: note == nil ? nil : Date(timeIntervalSince1970: 1_764_001_200.25), cancellationReason: note.map { "Declined: " + $0 },
+            fee: note == nil ? nil : Fee(amountMinor: 4550, currency: try! Currency("EUR")), version: note == nil ? 1 : 17
         )
     }
 
@@ -54,7 +56,8 @@ struct JSONWriterTests {
         let full = DoctorProfile(
             userId: user.id, specialisation: "Médecine générale", rating: 4.666666666666667, ratingCount: 3, address: "1 Rue \"Haute\"",
             workingHours: .object(["mon": .array([.string("09:00-12:00")]), "Tue": .null]), bio: Self.awkward, isListed: true,
-            supportedLanguages: ["fr", "en"], timeZone: "Europe/Paris", createdAt: now, updatedAt: now.addingTimeInterval(10)
+            supportedLanguages: ["fr", "en"], timeZone: "Europe/Paris", fees: [.video: 4550, .home: 12_000, .chat: 1], currency: try! Currency("KWD"),
+            version: 3, createdAt: now, updatedAt: now.addingTimeInterval(10)
         )
         let bare = DoctorProfile(userId: user.id, specialisation: "", createdAt: now, updatedAt: now)
         let list = DoctorListPayload(
