@@ -32,7 +32,7 @@ if [ "${SOS_BROWSER_INNER:-0}" != "1" ]; then
   fi
   [ -x "$SERVER_BIN" ] || { echo "no server binary at $SERVER_BIN (build it, or set SERVER_BIN)" >&2; exit 1; }
   # step: a private network namespace (loopback only) when possible; PG_URL from outside would not be reachable there
-  if [ "$(id -u)" = "0" ] && [ -z "${PG_URL:-}" ] && command -v unshare >/dev/null && unshare -n true 2>/dev/null; then
+  if [ "$(id -u)" = "0" ] && [ -z "${PG_URL:-}" ] && command -v unshare >/dev/null && command -v ip >/dev/null && unshare -n true 2>/dev/null; then
     step "Running the browser suite in a loopback-only network namespace"
     exec env SOS_BROWSER_INNER=1 SERVER_BIN="$SERVER_BIN" unshare -n -- bash "$0" "$@"
   fi
