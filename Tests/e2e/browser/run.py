@@ -364,6 +364,12 @@ def email_code(ctx):
     click(O, "#otp-verify")
     wait(O, lambda d: "Patient Demo 3" in text_of(d, ".who-name"), 15, "signed in as Patient Demo 3")
     hub_online(O)
+    # signing out revokes the session on the server
+    token = O.execute_script("return JSON.parse(sessionStorage.getItem('sos.session')).access_token")
+    assert s.call("GET", "/auth/me", token=token)[0] == 200
+    click(O, "#sign-out")
+    el(O, "#login-email")
+    wait(O, lambda d: s.call("GET", "/auth/me", token=token)[0] == 401, 10, "the signed-out token refused")
     # SMS and WhatsApp codes: a number nobody verified gets a new patient account
     for channel, phone in (("sms", "+14155550142"), ("whatsapp", "+14155550143")):
         signed_out(O, s.url)
@@ -444,6 +450,16 @@ def keyboard_booking(ctx):
     el(O, "#booked")
     assert O.execute_script("return document.activeElement.id") == "go-pay", "focus did not move to the result"
     view(ctx, O, "patient-booked-keyboard", "Patient: booked with the keyboard only (focus on the link to pay)")
+    # and cancels it (keyboard too: Enter on the focused link, then the two-step cancel button)
+    appt_id = O.execute_script("return document.activeElement.getAttribute('href').split('/').pop()")
+    keys(O, Keys.ENTER)
+    cancel = f'[data-appointment-id="{appt_id}"] [data-action="cancel"]'
+    el(O, cancel)
+    tab_to(O, cancel)
+    keys(O, Keys.ENTER)
+    wait(O, lambda d: "Yes, cancel it" in text_of(d, cancel), 5, "cancel asks to confirm")
+    keys(O, Keys.ENTER)
+    el(O, f'[data-appointment-id="{appt_id}"] .badge[data-status="cancelled"]')
     assert_clean(ctx)
 
 
