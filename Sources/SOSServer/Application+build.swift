@@ -92,6 +92,8 @@ public struct AppServices: Sendable {
         let appointmentStore = SQLAppointmentRepository(database: database)
         let notificationStore = SQLNotificationRepository(database: database)
         let files = LocalFileStore(root: (configuration.dataDirectory as NSString).appendingPathComponent("uploads"))
+        let quota = UploadQuota(uploads: SQLUploadRegistry(database: database), bytes: configuration.uploadQuotaBytes)
+        let pictures = ProfilePictureService(users: users, files: files, quota: quota)
         let notifications = NotificationService(
             notifications: notificationStore, users: users, appointments: appointmentStore, doctors: doctorStore, events: events
         )
@@ -135,15 +137,16 @@ public struct AppServices: Sendable {
             otp: otp,
             social: social,
             outbox: outbox,
-            userService: UserService(users: users, tokens: tokens, hasher: hasher),
-            doctors: DoctorService(doctors: doctorStore, users: users, appointments: appointmentStore),
+            userService: UserService(users: users, tokens: tokens, hasher: hasher, pictures: pictures),
+            doctors: DoctorService(doctors: doctorStore, users: users, appointments: appointmentStore, pictures: pictures),
             availabilities: AvailabilityService(availabilities: availabilityStore, appointments: appointmentStore, doctors: doctorStore),
             appointments: appointments,
             records: MedicalRecordService(
-                records: SQLMedicalRecordRepository(database: database), appointments: appointmentStore, users: users, files: files, events: events
+                records: SQLMedicalRecordRepository(database: database), appointments: appointmentStore, users: users, files: files, quota: quota,
+                events: events
             ),
             notifications: notifications,
-            pictures: ProfilePictureService(users: users, files: files),
+            pictures: pictures,
             calendar: CalendarService(
                 tokens: SQLCalendarTokenRepository(database: database), users: users, appointments: appointmentStore, secrets: secrets
             ),
@@ -192,6 +195,13 @@ public struct AppServices: Sendable {
     /// Applies pending migrations, then in development creates the default admin when there is no admin.
     public func prepare() async throws {
         try await Migrator(database: self.database, logger: self.logger).migrate()
+        if self.configuration.mode == .production {
+            // step: a database that still has the development admin with its published password would hand it to anyone
+            if let found = try await self.users.credentials(email: "admin@test.com"), found.user.status != .blocked, let hash = found.passwordHash,
+               try await self.passwordHasher.verify("Admin123!", hash: hash) {
+                throw ConfigurationError("This database still has the development admin admin@test.com with the password Admin123!. Change that password (sos-server create-admin --email admin@test.com --password …) or block the account before running in production.")
+            }
+        }
         if self.configuration.mode == .development {
             let admins = try await self.users.count(role: .admin) + self.users.count(role: .superadmin)
             if admins == 0 {

@@ -51,6 +51,14 @@ public struct LocalFileStore: FileStore {
         }
     }
 
+    public func delete(area: String, key: String) async throws {
+        guard Self.areas.contains(area), Self.isKey(key) else { return }
+        let path = ((self.root as NSString).appendingPathComponent(area) as NSString).appendingPathComponent(key)
+        try await NIOThreadPool.singleton.runIfActive {
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        }
+    }
+
     /// 32 lower-case hex digits, a dot, and a known extension: nothing else is ever a key.
     static func isKey(_ key: String) -> Bool {
         let parts = key.split(separator: ".", omittingEmptySubsequences: false)

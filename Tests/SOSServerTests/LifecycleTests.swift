@@ -53,7 +53,7 @@ struct LifecycleTests {
 
     @Test("Production never seeds the default admin")
     func productionNoDefaultAdmin() async throws {
-        try await withApp(configure: { $0.mode = .production }) { client, services in
+        try await withApp(configure: { useProductionMode(&$0) }) { client, services in
             expectError(try await client.request(.post, "/api/v1/auth/email/login", json: ["email": "admin@test.com", "password": "Admin123!"]), .unauthorized)
             #expect(try await services.users.count(role: .admin) == 0)
         }

@@ -124,6 +124,33 @@ struct NotificationTests {
                 #expect(response.status == .notFound, "\(path): \(response.status.code)")
                 #expect(!response.text.contains(testJWTSecret))
             }
+            // a new picture replaces the old one, whose file is deleted
+            let second = try #require(try await client.upload("/api/v1/upload/profile-picture", token: patient.token, bytes: pngBytes).json["url"]?.string)
+            #expect(second != url)
+            #expect(try await client.request(.get, url).status == .notFound, "the replaced file is gone")
+            #expect(try await client.request(.get, second).status == .ok)
+            // clearing it deletes the file too
+            #expect(try await client.request(.put, "/api/v1/users/me", token: patient.token, json: ["profile_picture": ""]).status == .ok)
+            #expect(try await client.request(.get, second).status == .notFound)
+        }
+    }
+
+    @Test("Each user's uploads stay within the storage quota; an upload past it is 413 before its body is stored")
+    func uploadQuota() async throws {
+        try await withApp(configure: { $0.uploadQuotaBytes = 1 << 20 }) { client, services in
+            let clinic = try await Clinic.make(client)
+            _ = try await clinic.bookId(client, start: "09:00:00", end: "09:30:00")
+            let record = try await client.request(.post, "/api/v1/medical-records", token: clinic.doctor.token, json: [
+                "user_id": clinic.patient.id, "record_type": "lab_result", "title": "Scans",
+            ])
+            let path = "/api/v1/medical-records/\(try #require(record.json["record"]?["id"]?.string))/attachments"
+            let pdf = Array("%PDF-1.4\n".utf8) + [UInt8](repeating: 0x20, count: 600 << 10)
+            #expect(try await client.upload(path, token: clinic.doctor.token, bytes: pdf, fileName: "a.pdf", contentType: "application/pdf").status == .created)
+            let refused = try await client.upload(path, token: clinic.doctor.token, bytes: pdf, fileName: "b.pdf", contentType: "application/pdf")
+            expectError(refused, .contentTooLarge, detailsContain: "quota")
+            #expect(try await services.records.attachments(try await services.auth.authenticate(bearer: clinic.doctor.token), recordId: UUID(uuidString: path.split(separator: "/")[3].description)!).count == 1)
+            // the patient (who may read the record) may not even start an upload to it: refused before the body is read
+            expectError(try await client.upload(path, token: clinic.patient.token, bytes: pngBytes), .forbidden)
         }
     }
 
@@ -169,7 +196,7 @@ struct NotificationTests {
             #expect(try await client.request(.get, "/api/v1/dev/outbox", token: try await client.adminToken()).status == .ok)
             expectError(try await client.request(.get, "/api/v1/dev/outbox", token: patient.token), .forbidden)
         }
-        try await withApp(configure: { $0.mode = .production }) { client, services in
+        try await withApp(configure: { useProductionMode(&$0) }) { client, services in
             _ = try await services.userService.ensureAdmin(email: "boss@example.com", password: "Password1!", name: "Boss")
             let token = try await client.login("boss@example.com", "Password1!")["access_token"]?.string ?? ""
             expectError(try await client.request(.get, "/api/v1/dev/outbox", token: token), .notFound)

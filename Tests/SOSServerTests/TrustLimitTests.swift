@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import SOSDomain
-import SOSStorage
+@testable import SOSStorage
 import Testing
 
 @testable import SOSServer
@@ -94,6 +94,48 @@ struct TrustLimitTests {
             }
             #expect(answers.filter { $0 == .ok }.count == 3, "\(answers.map(\.code))")
             #expect(answers.filter { $0 == .tooManyRequests }.count == 9)
+        }
+    }
+}
+
+/// Paging a conversation never loses or repeats a message, even when thousands share one millisecond.
+@Suite("Chat history: keyset cursor")
+struct ChatHistoryCursorTests {
+    @Test("2,000 messages stored in the same millisecond page back exactly once each; an old timestamp 'before' still works")
+    func sameMillisecond() async throws {
+        try await withApp { client, services in
+            let clinic = try await Clinic.make(client)
+            _ = try await clinic.bookId(client, start: "09:00:00", end: "09:30:00")
+            let patient = try #require(UUID(uuidString: clinic.patient.id))
+            let doctor = try #require(UUID(uuidString: clinic.doctor.id))
+            let instant = Date(timeIntervalSince1970: 1_764_590_400.123)
+            var written = Set<UUID>()
+            for batch in 0..<20 {
+                let messages = (0..<100).map { index in
+                    ChatMessage(senderId: (batch + index).isMultiple(of: 2) ? patient : doctor, recipientId: (batch + index).isMultiple(of: 2) ? doctor : patient,
+                                content: "m\(batch * 100 + index)", clientMessageId: nil, createdAt: instant)
+                }
+                written.formUnion(messages.map(\.id))
+                _ = try await SQLChatRepository.insertMany(messages, in: services.database)
+            }
+            var seen: [String] = []
+            var before: String?
+            var pages = 0
+            repeat {
+                var path = "/api/v1/chat/conversations/\(clinic.doctor.id)/messages?limit=100"
+                if let before { path += "&before=\(before)" }
+                let page = try await client.request(.get, path, token: clinic.patient.token)
+                #expect(page.status == .ok, "\(page.text)")
+                seen += page.json["messages"]?.array?.compactMap { $0["id"]?.string } ?? []
+                before = page.json["next_before"]?.string
+                pages += 1
+            } while before != nil && pages < 50
+            #expect(seen.count == 2000, "\(seen.count) messages read back")
+            #expect(Set(seen).count == 2000, "none repeated")
+            #expect(Set(seen.compactMap(UUID.init(uuidString:))) == written, "none lost")
+            let old = try await client.request(.get, "/api/v1/chat/conversations/\(clinic.doctor.id)/messages?before=2030-01-01T00:00:00.000Z&limit=5", token: clinic.patient.token)
+            #expect(old.json["messages"]?.array?.count == 5)
+            expectError(try await client.request(.get, "/api/v1/chat/conversations/\(clinic.doctor.id)/messages?before=yesterday", token: clinic.patient.token), .badRequest)
         }
     }
 }

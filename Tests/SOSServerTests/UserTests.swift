@@ -11,13 +11,19 @@ struct UserTests {
     func updateOwnProfile() async throws {
         try await withApp { client, _ in
             let patient = try await client.makeUser(role: "patient")
-            let response = try await client.request(.put, "/api/v1/users/me", token: patient.token, json: ["name": "  New Name ", "phone": "+33612345678", "profile_picture": "https://cdn.example.com/me.png"])
+            // a profile picture is only ever one of the account's own uploads: an outside URL or someone else's picture is refused
+            let other = try await client.makeUser(role: "patient")
+            let othersPicture = try #require(try await client.upload("/api/v1/upload/profile-picture", token: other.token, bytes: pngBytes).json["url"]?.string)
+            let picture = try #require(try await client.upload("/api/v1/upload/profile-picture", token: patient.token, bytes: pngBytes).json["url"]?.string)
+            expectError(try await client.request(.put, "/api/v1/users/me", token: patient.token, json: ["profile_picture": "https://cdn.example.com/me.png"]), .badRequest, detailsContain: "uploaded")
+            expectError(try await client.request(.put, "/api/v1/users/me", token: patient.token, json: ["profile_picture": othersPicture]), .badRequest, detailsContain: "this account uploaded")
+            let response = try await client.request(.put, "/api/v1/users/me", token: patient.token, json: ["name": "  New Name ", "phone": "+33612345678", "profile_picture": picture])
             #expect(response.status == .ok, "\(response.text)")
             #expect(response.json.keys == ["message", "user"])
             expectUserShape(response.json["user"], timestamps: true)
             #expect(response.json["user"]?["name"]?.string == "New Name")
             #expect(response.json["user"]?["phone"]?.string == "+33612345678")
-            #expect(response.json["user"]?["profile_picture"]?.string == "https://cdn.example.com/me.png")
+            #expect(response.json["user"]?["profile_picture"]?.string == picture)
             let cleared = try await client.request(.put, "/api/v1/users/me", token: patient.token, json: ["phone": ""])
             #expect(cleared.json["user"]?["phone"]?.string == "")
             expectError(try await client.request(.put, "/api/v1/users/me", token: patient.token, json: ["name": ""]), .badRequest, detailsContain: "name")

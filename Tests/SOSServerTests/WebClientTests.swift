@@ -97,7 +97,7 @@ struct WebClientTests {
             let login = try await client.request(.post, "/api/v1/auth/email/login", json: ["email": "doctor1@demo.sos", "password": "Demo1234!"])
             #expect(login.status == .ok)
         }
-        try await withApp(configure: { $0.mode = .production }) { client, services in
+        try await withApp(configure: { useProductionMode(&$0) }) { client, services in
             _ = try await services.userService.ensureAdmin(email: "root@example.com", password: "Password1!", name: "Root")
             let token = try await client.login("root@example.com", "Password1!")["access_token"]?.string
             expectError(try await client.request(.post, "/api/v1/dev/seed-demo", token: token), .notFound)

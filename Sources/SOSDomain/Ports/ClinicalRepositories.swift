@@ -118,6 +118,18 @@ public protocol FileStore: Sendable {
     func store(_ bytes: [UInt8], area: String, fileExtension: String) async throws -> String
     /// The bytes for a key, or nil if the key is not a valid stored file in `area`.
     func load(area: String, key: String) async throws -> [UInt8]?
+    /// Removes a stored file (nothing happens for an unknown key).
+    func delete(area: String, key: String) async throws
+}
+
+/// Who uploaded which stored file, and how big it is: for storage quotas, for knowing whose picture a URL is, and
+/// for deleting what is replaced.
+public protocol UploadRegistry: Sendable {
+    func record(area: String, key: String, owner: UUID, size: Int, at: Date) async throws
+    /// Bytes stored by `owner` in every area.
+    func usage(owner: UUID) async throws -> Int
+    func owner(area: String, key: String) async throws -> UUID?
+    func remove(area: String, key: String) async throws
 }
 
 /// Payments and processed provider events.

@@ -63,7 +63,7 @@ public protocol ChatRepository: Sendable {
     func insert(_ message: ChatMessage) async throws -> (message: ChatMessage, created: Bool)
     func find(id: UUID) async throws -> ChatMessage?
     /// Messages between two users, newest first, older than `before` (if given).
-    func messages(between a: UUID, and b: UUID, before: Date?, limit: Int) async throws -> [ChatMessage]
+    func messages(between a: UUID, and b: UUID, before: HistoryCursor?, limit: Int) async throws -> [ChatMessage]
     /// Advances the status of messages sent to `recipientId` (never backwards); returns the ones that changed.
     func mark(_ ids: [UUID], recipientId: UUID, as status: ChatMessageStatus, at: Date) async throws -> [ChatMessage]
     func conversations(userId: UUID, limit: Int) async throws -> [Conversation]
@@ -76,4 +76,28 @@ public protocol RelationshipRepository: Sendable {
     func related(to userId: UUID) async throws -> Set<UUID>
     /// True when the two users have a non-cancelled appointment together.
     func haveAppointment(_ a: UUID, _ b: UUID) async throws -> Bool
+}
+
+/// Where the next (older) page of a conversation starts.
+///
+/// `after(message:)` is a keyset cursor on `(created_at, id)`: messages stored in the same millisecond (common with
+/// group commit) are neither skipped nor repeated across pages. `before(date:)` is what older clients send (a
+/// timestamp): it keeps working, but can skip messages that share the boundary's millisecond.
+public enum HistoryCursor: Sendable, Equatable {
+    case olderThan(messageId: UUID)
+    case before(date: Date)
+
+    /// The opaque text a client passes back as `before`.
+    public var token: String? {
+        if case .olderThan(let id) = self { return Self.prefix + id.uuidString.lowercased() }
+        return nil
+    }
+
+    static let prefix = "c1."
+
+    /// Parses `before`: a cursor this server gave out, or an ISO 8601 timestamp (`parseDate`); nil when neither.
+    public static func parse(_ raw: String, parseDate: (String) -> Date?) -> HistoryCursor? {
+        if raw.hasPrefix(Self.prefix) { return UUID(uuidString: String(raw.dropFirst(Self.prefix.count))).map { .olderThan(messageId: $0) } }
+        return parseDate(raw).map { .before(date: $0) }
+    }
 }

@@ -96,7 +96,7 @@ public struct ChatService: Sendable {
         try await self.chats.conversations(userId: principal.id, limit: limit)
     }
 
-    public func messages(_ principal: Principal, partnerId: UUID, before: Date?, limit: Int) async throws -> [ChatMessage] {
+    public func messages(_ principal: Principal, partnerId: UUID, before: HistoryCursor?, limit: Int) async throws -> [ChatMessage] {
         guard try await self.users.find(id: partnerId) != nil else {
             throw DomainError.notFound("No user with id \(partnerId.uuidString.lowercased()).")
         }

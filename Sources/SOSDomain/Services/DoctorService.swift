@@ -51,12 +51,15 @@ public struct DoctorService: Sendable {
     let doctors: any DoctorRepository
     let users: any UserRepository
     let appointments: any AppointmentRepository
+    let pictures: ProfilePictureService
     let now: @Sendable () -> Date
 
-    public init(doctors: any DoctorRepository, users: any UserRepository, appointments: any AppointmentRepository, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(doctors: any DoctorRepository, users: any UserRepository, appointments: any AppointmentRepository, pictures: ProfilePictureService,
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.doctors = doctors
         self.users = users
         self.appointments = appointments
+        self.pictures = pictures
         self.now = now
     }
 
@@ -129,7 +132,8 @@ public struct DoctorService: Sendable {
         var userChanged = false
         if let name = input.name { user.name = try Validate.name(name); userChanged = true }
         if let phone = input.phone { user.phone = try Validate.optionalPhone(phone); userChanged = true }
-        if let picture = input.profilePicture { user.profilePicture = try Validate.pictureURL(picture); userChanged = true }
+        let previousPicture = user.profilePicture
+        if let picture = input.profilePicture { user.profilePicture = try await self.pictures.validated(picture, owner: user.id); userChanged = true }
         if let rawEmail = input.email {
             let email = try Validate.email(rawEmail)
             if email != user.email {
@@ -149,7 +153,8 @@ public struct DoctorService: Sendable {
         profile.version += 1
         if userChanged {
             user.updatedAt = now
-            try await self.users.update(user)
+            user = try await self.users.update(user)
+            await self.pictures.discard(replaced: previousPicture, by: user.profilePicture)
         }
         return (Doctor(user: user, profile: profile), !hadProfile)
     }

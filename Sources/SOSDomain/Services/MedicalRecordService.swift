@@ -58,6 +58,7 @@ public struct MedicalRecordService: Sendable {
     let appointments: any AppointmentRepository
     let users: any UserRepository
     let files: any FileStore
+    let quota: UploadQuota
     let events: any EventPublisher
     let now: @Sendable () -> Date
 
@@ -65,11 +66,12 @@ public struct MedicalRecordService: Sendable {
     public static let maxAttachmentBytes = 10 << 20
 
     public init(records: any MedicalRecordRepository, appointments: any AppointmentRepository, users: any UserRepository, files: any FileStore,
-                events: any EventPublisher, now: @escaping @Sendable () -> Date = { Date() }) {
+                quota: UploadQuota, events: any EventPublisher, now: @escaping @Sendable () -> Date = { Date() }) {
         self.records = records
         self.appointments = appointments
         self.users = users
         self.files = files
+        self.quota = quota
         self.events = events
         self.now = now
     }
@@ -224,11 +226,27 @@ public struct MedicalRecordService: Sendable {
         return attachments
     }
 
+    /// Checks that the caller may attach a file of (about) `size` bytes to the record, before the upload's body is
+    /// read: nobody makes the server read 10 MB it would refuse.
+    public func authorizeAttachment(_ principal: Principal, recordId: UUID, size: Int?) async throws {
+        let record = try await self.readable(principal, recordId)
+        guard AccessPolicy.canWrite(record, principal) else {
+            throw DomainError.forbidden("Only the record's doctor, their secretary or an administrator can attach files.")
+        }
+        if let size {
+            guard size <= Self.maxAttachmentBytes + (64 << 10) else {
+                throw DomainError(.tooLarge, message: "Payload too large", details: "Attachments may be at most \(Self.maxAttachmentBytes >> 20) MB.")
+            }
+            try await self.quota.check(owner: principal.id, adding: size)
+        }
+    }
+
     public func attach(_ principal: Principal, recordId: UUID, file: UploadedFile) async throws -> RecordAttachment {
         let record = try await self.readable(principal, recordId)
         guard AccessPolicy.canWrite(record, principal) else {
             throw DomainError.forbidden("Only the record's doctor, their secretary or an administrator can attach files.")
         }
+        try await self.quota.check(owner: principal.id, adding: file.bytes.count)
         guard !file.bytes.isEmpty else { throw DomainError.invalid("The uploaded file is empty.") }
         guard file.bytes.count <= Self.maxAttachmentBytes else {
             throw DomainError(.tooLarge, message: "Payload too large", details: "Attachments may be at most \(Self.maxAttachmentBytes >> 20) MB.")
@@ -238,6 +256,7 @@ public struct MedicalRecordService: Sendable {
                               details: "Attachments must be PDF, PNG, JPEG or WebP files (checked from the file's content).")
         }
         let key = try await self.files.store(file.bytes, area: "attachments", fileExtension: kind.fileExtension)
+        try await self.quota.uploads.record(area: "attachments", key: key, owner: principal.id, size: file.bytes.count, at: self.now())
         let name = Self.safeFileName(file.fileName, fallback: "attachment.\(kind.fileExtension)")
         let attachment = RecordAttachment(
             recordId: recordId, fileName: name, contentType: kind.contentType, size: file.bytes.count, storageKey: key,

@@ -200,11 +200,9 @@ public struct SocialSignInService: Sendable {
         }
         // step: a new patient, with the verified email (no account uses it, or it would have been claimed above)
         let name = profile.name.flatMap { try? Validate.name($0) } ?? email.map { String($0.split(separator: "@")[0]) } ?? "\(provider.displayName) user"
-        let user = User(
-            email: verified, name: name, role: .patient, status: .active,
-            profilePicture: profile.picture.flatMap { try? Validate.pictureURL($0) }, isEmailVerified: verified != nil,
-            createdAt: now, updatedAt: now
-        )
+        // step: the provider's picture URL is not kept: profile pictures are only this server's uploads (an outside
+        // image would tell the provider who looks at it, and the web client's CSP would not show it)
+        let user = User(email: verified, name: name, role: .patient, status: .active, isEmailVerified: verified != nil, createdAt: now, updatedAt: now)
         try await self.users.create(user, passwordHash: nil)
         try await self.accounts.link(provider: provider, subject: profile.subject, userId: user.id, email: profile.email, at: now)
         return user

@@ -57,12 +57,15 @@ public struct UserService: Sendable {
     let users: any UserRepository
     let tokens: any TokenStore
     let hasher: any PasswordHasher
+    let pictures: ProfilePictureService
     let now: @Sendable () -> Date
 
-    public init(users: any UserRepository, tokens: any TokenStore, hasher: any PasswordHasher, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(users: any UserRepository, tokens: any TokenStore, hasher: any PasswordHasher, pictures: ProfilePictureService,
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.users = users
         self.tokens = tokens
         self.hasher = hasher
+        self.pictures = pictures
         self.now = now
     }
 
@@ -89,9 +92,13 @@ public struct UserService: Sendable {
             throw DomainError.unauthorized("The account for this token no longer exists.")
         }
         if let expected = changes.expectedVersion, expected != user.version { throw DomainError.stale("account", version: expected) }
+        let before = user
         try Self.apply(changes, to: &user)
+        if let picture = changes.profilePicture { user.profilePicture = try await self.pictures.validated(picture, owner: user.id) }
         user.updatedAt = self.now()
-        return try await self.users.update(user)
+        let stored = try await self.users.update(user)
+        await self.pictures.discard(replaced: before.profilePicture, by: stored.profilePicture)
+        return stored
     }
 
     /// Lists users with filters; staff only.
@@ -122,7 +129,8 @@ public struct UserService: Sendable {
         try Validate.password(input.password)
         let now = self.now()
         var user = User(email: email, name: try Validate.name(input.name), role: input.role, status: input.status ?? .active, createdAt: now, updatedAt: now)
-        try Self.apply(UserChanges(phone: input.phone, profilePicture: input.profilePicture), to: &user)
+        try Self.apply(UserChanges(phone: input.phone), to: &user)
+        if let picture = input.profilePicture { user.profilePicture = try await self.pictures.validated(picture, owner: user.id) }
         user.associatedDoctors = try await self.checkedAssociations(input.associatedDoctors ?? [], role: input.role)
         guard try await self.users.find(email: email) == nil else {
             throw DomainError.conflict("An account with email \(email) already exists.")
@@ -164,6 +172,7 @@ public struct UserService: Sendable {
         }
         let before = user
         try Self.apply(changes, to: &user)
+        if let picture = changes.profilePicture { user.profilePicture = try await self.pictures.validated(picture, owner: user.id) }
         if let role = changes.role { user.role = role }
         if let status = changes.status { user.status = status }
         if let doctors = changes.associatedDoctors {
@@ -173,6 +182,7 @@ public struct UserService: Sendable {
         }
         user.updatedAt = self.now()
         user = try await self.users.update(user)
+        await self.pictures.discard(replaced: before.profilePicture, by: user.profilePicture)
         // step: what a session may do was decided when it signed in; a change of role, status or a secretary's doctors
         // ends every session and socket now rather than when the tokens expire
         if let reason = Self.revocation(from: before, to: user) {
@@ -236,7 +246,6 @@ public struct UserService: Sendable {
             if validated != user.phone { user.isPhoneVerified = false }
             user.phone = validated
         }
-        if let picture = changes.profilePicture { user.profilePicture = try Validate.pictureURL(picture) }
     }
 
     private func checkedAssociations(_ doctors: [UUID], role: Role) async throws -> [UUID] {

@@ -64,31 +64,6 @@ public enum Validate {
         raw.isEmpty ? nil : try Validate.phoneE164(raw, field: field)
     }
 
-    /// A picture URL: empty (none), a path on this server (`/uploads/…`), or an http(s) URL.
-    public static func pictureURL(_ raw: String, field: String = "profile_picture") throws -> String? {
-        if raw.isEmpty { return nil }
-        let scalars = Array(raw.unicodeScalars)
-        guard scalars.count <= 2048 else { throw DomainError.invalid("'\(field)' must be at most 2048 characters.") }
-        let invalid = DomainError.invalid("'\(field)' must be an http(s) URL or a path on this server such as /uploads/x.png (got '\(raw.prefix(80))').")
-        guard !scalars.contains(where: { $0.properties.isWhitespace || Self.isControl($0) }) else { throw invalid }
-        if scalars[0] == "/" {
-            guard scalars.count >= 2, scalars[1] != "/" else { throw invalid }
-            return raw
-        }
-        let lower = raw.lowercased()
-        let scheme = lower.hasPrefix("https://") ? "https://" : lower.hasPrefix("http://") ? "http://" : nil
-        guard let scheme else { throw invalid }
-        let rest = raw.dropFirst(scheme.count)
-        let authority = rest.prefix { $0 != "/" }
-        let hostAndPort = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        let hostAllowed = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "-") }
-        guard let host = hostAndPort.first, !host.isEmpty, host.allSatisfy(hostAllowed) else { throw invalid }
-        if hostAndPort.count == 2 {
-            let port = hostAndPort[1]
-            guard (1...5).contains(port.count), port.allSatisfy({ $0.isASCII && $0.isNumber }) else { throw invalid }
-        }
-        return raw
-    }
 
     /// Unicode general category Cc (C0 and C1 controls), the set JSON Schema patterns exclude as `\x00-\x1f\x7f-\x9f`.
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {

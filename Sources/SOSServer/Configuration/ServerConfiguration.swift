@@ -12,6 +12,9 @@ public struct ServerConfiguration: Sendable {
     }
 
     public var mode: Mode = .development
+    /// `SOS_ALLOW_DEVELOPMENT_ON_NETWORK`: development mode (a known admin password, codes readable in the outbox, an
+    /// echo route) listens on loopback only unless this is set.
+    public var allowDevelopmentOnNetwork = false
     public var host: String = "127.0.0.1"
     public var port: Int = 8080
     /// `DATABASE_URL`; unset means embedded SQLite in `dataDirectory`.
@@ -38,6 +41,8 @@ public struct ServerConfiguration: Sendable {
     public var registrationsPerHour: Int = 20
     /// Largest JSON request body accepted, in bytes.
     public var maxBodyBytes: Int = 1 << 20
+    /// `SOS_UPLOAD_QUOTA_MB`: what each user may upload in all (profile pictures and record attachments).
+    public var uploadQuotaBytes: Int = 100 << 20
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     public var trustForwardedFor: Bool = false
     /// PostgreSQL pool size.
@@ -165,6 +170,7 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_REGISTRATIONS_PER_HOUR", range: 1...1_000_000) { self.registrationsPerHour = value }
         if let value = try int("SOS_MAX_BODY_BYTES", range: 1024...(64 << 20)) { self.maxBodyBytes = value }
         if let value = try int("SOS_DB_MAX_CONNECTIONS", range: 1...500) { self.databaseMaxConnections = value }
+        if let value = try int("SOS_UPLOAD_QUOTA_MB", range: 1...1_000_000) { self.uploadQuotaBytes = value << 20 }
         if let value = try int("SOS_REMINDER_INTERVAL", range: 1...3600) { self.reminderInterval = .seconds(value) }
         if let value = try int("SOS_AUTH_CACHE_SECONDS", range: 0...60) { self.authCacheSeconds = TimeInterval(value) }
         if let value = try int("SOS_BOOKING_HOLD_MINUTES", range: 1...1440) { self.booking.onlineHold = TimeInterval(value * 60) }
@@ -241,6 +247,12 @@ public struct ServerConfiguration: Sendable {
                 throw ConfigurationError("SOS_REPORTING_CURRENCY must be an ISO 4217 code such as USD or EUR (got '\(code)').")
             }
         }
+        if let raw = string("SOS_ALLOW_DEVELOPMENT_ON_NETWORK") {
+            guard let flag = Self.bool(raw) else {
+                throw ConfigurationError("SOS_ALLOW_DEVELOPMENT_ON_NETWORK must be true or false (got '\(raw)').")
+            }
+            self.allowDevelopmentOnNetwork = flag
+        }
         if let raw = string("SOS_TRUST_FORWARDED_FOR") {
             guard let flag = Self.bool(raw) else {
                 throw ConfigurationError("SOS_TRUST_FORWARDED_FOR must be true or false (got '\(raw)').")
@@ -260,6 +272,27 @@ public struct ServerConfiguration: Sendable {
         if (self.tlsCertificatePath == nil) != (self.tlsKeyPath == nil) {
             throw ConfigurationError("Set both SOS_TLS_CERT and SOS_TLS_KEY to enable TLS, or neither.")
         }
+        switch self.mode {
+        case .development:
+            if !Self.isLoopback(self.host) && !self.allowDevelopmentOnNetwork {
+                throw ConfigurationError("Development mode (known admin password, sign-in codes in /api/v1/dev/outbox) listens on loopback only; SOS_HOST is \(self.host). Use SOS_ENV=production, or set SOS_ALLOW_DEVELOPMENT_ON_NETWORK=true for a private test network.")
+            }
+        case .production:
+            if self.bcryptCost < 10 {
+                throw ConfigurationError("SOS_BCRYPT_COST is \(self.bcryptCost), a development setting; production needs at least 10 (default 11).")
+            }
+            if self.corsOrigins.contains("*") {
+                throw ConfigurationError("CORS_ORIGINS=* lets any website call this API from its users' browsers; list the allowed origins in production.")
+            }
+            if self.allowDevelopmentOnNetwork {
+                throw ConfigurationError("SOS_ALLOW_DEVELOPMENT_ON_NETWORK is a development setting; remove it in production.")
+            }
+        }
+    }
+
+    /// True for addresses only this machine can reach.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// The SQLite file used when no `DATABASE_URL` is set.

@@ -28,13 +28,16 @@ struct ChatController {
     @Sendable func messages(_ request: Request, context: AuthenticatedContext) async throws -> ChatMessageListPayload {
         let query = QueryParameters(request)
         let limit = try query.page(maximum: 100, defaultLimit: 50).limit
-        var before: Date?
+        var before: HistoryCursor?
         if let raw = query.string("before") {
-            guard let date = Timestamp.date(from: raw) else { throw APIError.badRequest("'before' must be an ISO 8601 timestamp such as 2026-11-25T09:30:00.000Z.") }
-            before = date
+            guard let cursor = HistoryCursor.parse(raw, parseDate: Timestamp.date(from:)) else {
+                throw APIError.badRequest("'before' must be the 'next_before' of the previous page, or an ISO 8601 timestamp such as 2026-11-25T09:30:00.000Z.")
+            }
+            before = cursor
         }
         let messages = try await self.chat.messages(context.principal, partnerId: try context.uuid("partnerId"), before: before, limit: limit)
-        return ChatMessageListPayload(messages: messages.map(ChatMessagePayload.init), next_before: Nullable(messages.count == limit ? messages.last?.createdAt : nil))
+        let next = messages.count == limit ? messages.last.map { HistoryCursor.olderThan(messageId: $0.id).token } ?? nil : nil
+        return ChatMessageListPayload(messages: messages.map(ChatMessagePayload.init), next_before: Nullable(next))
     }
 
     @Sendable func send(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<ChatMessageEnvelope> {

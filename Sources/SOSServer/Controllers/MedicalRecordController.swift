@@ -100,6 +100,7 @@ struct MedicalRecordController {
 
     @Sendable func attach(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<AttachmentMessageEnvelope> {
         let id = try context.uuid("id")
+        try await self.records.authorizeAttachment(context.principal, recordId: id, size: request.headers[.contentLength].flatMap { Int($0) })
         let file = try await MultipartForm.file(named: "file", from: request, maxBytes: MedicalRecordService.maxAttachmentBytes)
         let attachment = try await self.records.attach(context.principal, recordId: id, file: file)
         return EditedResponse(status: .created, response: AttachmentMessageEnvelope(message: "Attachment uploaded", attachment: AttachmentPayload(attachment)))

@@ -15,6 +15,13 @@ struct UploadController {
     }
 
     @Sendable func upload(_ request: Request, context: AuthenticatedContext) async throws -> UploadPayload {
+        // step: the quota is checked on the declared size before the body is read
+        if let size = request.headers[.contentLength].flatMap({ Int($0) }) {
+            guard size <= ProfilePictureService.maxBytes + (64 << 10) else {
+                throw DomainError(.tooLarge, message: "Payload too large", details: "Profile pictures may be at most \(ProfilePictureService.maxBytes >> 20) MB.")
+            }
+            try await self.pictures.quota.check(owner: context.principal.id, adding: size)
+        }
         let file = try await MultipartForm.file(named: "file", from: request, maxBytes: ProfilePictureService.maxBytes)
         let url = try await self.pictures.upload(context.principal, bytes: file.bytes)
         return UploadPayload(message: "Profile picture uploaded", url: url)

@@ -42,7 +42,8 @@ enum JSONCoding {
 enum Timestamp {
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC.
     static func string(from date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // step: to the nearest millisecond, so a time read back from storage (seconds as a double) prints as it was written
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded())
         var seconds = time_t(millis >= 0 ? millis / 1000 : (millis - 999) / 1000)
         let ms = Int(millis - Int64(seconds) * 1000)
         var parts = tm()

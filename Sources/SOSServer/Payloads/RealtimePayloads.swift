@@ -50,8 +50,8 @@ struct ChatMessageEnvelope: ResponseEncodable, Sendable {
 
 struct ChatMessageListPayload: ResponseEncodable, Sendable {
     let messages: [ChatMessagePayload]
-    /// Pass as `before` to get the next (older) page; null when this page is the last.
-    let next_before: Nullable<Date>
+    /// An opaque cursor: pass it as `before` to get the next (older) page; null when this page is the last.
+    let next_before: Nullable<String>
 }
 
 /// The seed's conversation object.

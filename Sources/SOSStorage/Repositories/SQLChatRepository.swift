@@ -61,12 +61,24 @@ public struct SQLChatRepository: ChatRepository, RelationshipRepository {
         }
     }
 
-    public func messages(between a: UUID, and b: UUID, before: Date?, limit: Int) async throws -> [ChatMessage] {
+    public func messages(between a: UUID, and b: UUID, before: HistoryCursor?, limit: Int) async throws -> [ChatMessage] {
         try await self.database.read { sql in
             var filter: SQLQueryString = """
                 WHERE ((sender_id = \(bind: a) AND recipient_id = \(bind: b)) OR (sender_id = \(bind: b) AND recipient_id = \(bind: a)))
                 """
-            if let before { filter += " AND created_at < \(bind: before)" }
+            switch before {
+            case .none:
+                break
+            case .before(let date):
+                filter += " AND created_at < \(bind: date)"
+            case .olderThan(let id):
+                // step: compare with the stored (created_at, id) of the cursor's message itself, so no rounding of a
+                // timestamp sent over the wire can skip or repeat messages of the same millisecond
+                filter += """
+                     AND (created_at < (SELECT c.created_at FROM chat_messages c WHERE c.id = \(bind: id))
+                     OR (created_at = (SELECT c.created_at FROM chat_messages c WHERE c.id = \(bind: id)) AND id < \(bind: id)))
+                    """
+            }
             return try await sql.raw("""
                 SELECT \(unsafeRaw: Self.columns) FROM chat_messages \(filter) ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)
                 """).all().map(Self.message(from:))

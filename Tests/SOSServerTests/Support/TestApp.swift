@@ -84,6 +84,12 @@ func testConfiguration(dataDirectory: String, schema: String?) -> ServerConfigur
     return configuration
 }
 
+/// Production mode as a test can run it: production refuses development settings such as a bcrypt cost below 10.
+func useProductionMode(_ configuration: inout ServerConfiguration) {
+    configuration.mode = .production
+    configuration.bcryptCost = 10
+}
+
 /// Storage for one test: a data directory and, on PostgreSQL, a schema; both removed afterwards.
 struct TestStorage {
     let directory: TemporaryDirectory
