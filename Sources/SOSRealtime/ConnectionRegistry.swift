@@ -14,7 +14,7 @@ final class ConnectionRegistry: @unchecked Sendable {
         defer { self.lock.unlock() }
         let first = self.byUser[user.id]?.isEmpty ?? true
         self.byUser[user.id, default: [:]][session.id] = session
-        if user.role.isAdmin { self.admins.insert(user.id) }
+        if AccessPolicy.allows(.readWholeClinic, user.role) { self.admins.insert(user.id) }
         return first
     }
 

@@ -117,7 +117,7 @@ extension Hub {
             return .object([:])
         case "presence.query":
             let ids = try Self.uuids(data, "user_ids")
-            let allowed = principal.role.isAdmin ? Set(ids) : await self.related(principal.id).intersection(ids)
+            let allowed = AccessPolicy.allows(.queryAnyonesPresence, principal) ? Set(ids) : await self.related(principal.id).intersection(ids)
             return .object(["presence": .array(ids.filter(allowed.contains).map { Self.presenceJSON($0, self.presence.info($0)) })])
         case "presence.update":
             guard let raw = data.string("status"), let status = PresenceStatus(rawValue: raw), status != .offline else {

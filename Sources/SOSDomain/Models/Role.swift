@@ -10,9 +10,6 @@ public enum Role: String, DomainEnum {
     /// Admins and superadmins manage everything.
     public var isAdmin: Bool { self == .admin || self == .superadmin }
 
-    /// Staff: admins and secretaries (clinic staff acting for doctors).
-    public var isStaff: Bool { self.isAdmin || self == .secretary }
-
     /// Rank used to stop anyone granting more than they have.
     public var rank: Int {
         switch self {

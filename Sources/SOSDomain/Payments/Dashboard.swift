@@ -169,9 +169,6 @@ public struct DashboardService: Sendable {
 
     /// nil (everything) for admins, the associated doctors for a secretary; others are refused.
     static func scope(_ principal: Principal) throws -> [UUID]? {
-        guard principal.role.isStaff else {
-            throw DomainError.forbidden("The dashboard is for administrators and secretaries.")
-        }
-        return principal.role.isAdmin ? nil : principal.user.associatedDoctors
+        try AccessPolicy.dashboardDoctors(principal)
     }
 }

@@ -122,16 +122,9 @@ public struct PaymentService: Sendable {
 
     public func list(_ principal: Principal, _ query: PaymentQuery) async throws -> Page<PaymentDetails> {
         var query = query
-        switch principal.role {
-        case .admin, .superadmin: query.scope = .all
-        case .secretary: query.scope = .doctors(principal.user.associatedDoctors)
-        case .doctor: query.scope = .doctor(principal.id)
-        case .patient: query.scope = .payer(principal.id)
-        case .guest: throw DomainError.forbidden("Guests have no payments.")
-        }
-        if query.userId != nil && !principal.role.isStaff {
-            throw DomainError.forbidden("Only administrators and secretaries can filter payments by 'userId'.")
-        }
+        guard let scope = AccessPolicy.paymentScope(principal) else { throw DomainError.forbidden(Permission.seePayments.refusal) }
+        query.scope = scope
+        if query.userId != nil { try AccessPolicy.require(.filterPaymentsByPatient, principal) }
         return try await self.payments.list(query)
     }
 
@@ -145,6 +138,12 @@ public struct PaymentService: Sendable {
     // MARK: - Confirming, cancelling, refunding
 
     public func confirm(_ principal: Principal, id: UUID, payload: JSON?, returnURL: String?) async throws -> (Payment, String) {
+        _ = try InputLimits.json(payload, field: "providerPayload", maxBytes: InputLimits.providerPayloadBytes)
+        if let returnURL {
+            guard returnURL.count <= InputLimits.url, returnURL.hasPrefix("https://") || returnURL.hasPrefix("http://") else {
+                throw DomainError.invalid("'returnUrl' must be an http(s) URL of at most \(InputLimits.url) characters.")
+            }
+        }
         let (payment, actor) = try await self.owned(principal, id)
         guard payment.status.isOpen else {
             throw DomainError.conflict("This payment is '\(payment.status.rawValue)'; only pending or processing payments can be confirmed.")
@@ -178,9 +177,7 @@ public struct PaymentService: Sendable {
     }
 
     public func refund(_ principal: Principal, id: UUID, amount: Double?, reason: String?) async throws -> (Payment, ProviderRefund) {
-        guard principal.role.isStaff else {
-            throw DomainError.forbidden("Only administrators and secretaries refund payments.")
-        }
+        try AccessPolicy.require(.refundPayments, principal)
         let (payment, _) = try await self.owned(principal, id)
         guard payment.status == .succeeded || payment.status == .partiallyRefunded else {
             throw DomainError.conflict("This payment is '\(payment.status.rawValue)'; only succeeded payments can be refunded.")
@@ -190,7 +187,7 @@ public struct PaymentService: Sendable {
         guard amountMinor <= remaining, amountMinor > 0 else {
             throw DomainError.invalid("The refund (\(payment.currency.majorUnits(amountMinor)) \(payment.currency.code)) exceeds what can still be refunded (\(payment.currency.majorUnits(remaining)) \(payment.currency.code)).")
         }
-        if let reason, reason.count > 500 { throw DomainError.invalid("'reason' must be at most 500 characters.") }
+        _ = try InputLimits.text(reason, field: "reason", limit: InputLimits.shortText)
         guard try await self.payments.reserveRefund(id: payment.id, amountMinor: amountMinor) else {
             throw DomainError.conflict("Another refund changed this payment meanwhile; the amount would exceed what was paid. Reload and retry.")
         }
@@ -279,11 +276,8 @@ public struct PaymentService: Sendable {
 
     /// The payer, admins, and the doctor of the appointment or his secretaries.
     private func canSee(_ payment: Payment, _ principal: Principal) async throws -> Bool {
-        if principal.role.isAdmin || payment.userId == principal.id { return true }
-        guard principal.role == .doctor || principal.role == .secretary,
-              let appointment = try await self.appointmentStore.find(id: payment.appointmentId)
-        else { return false }
-        return AccessPolicy.manages(doctorId: appointment.doctorId, principal)
+        if AccessPolicy.sees(payment, of: nil, principal) { return true }
+        return AccessPolicy.sees(payment, of: try await self.appointmentStore.find(id: payment.appointmentId), principal)
     }
 
     /// Saves a provider outcome; the appointment follows a success or a failure. A success for another amount or

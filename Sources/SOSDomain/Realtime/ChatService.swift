@@ -17,7 +17,7 @@ public struct ChatService: Sendable {
     /// a cancelled one stops a pair's chat within `allowedPairs.lifetime`).
     let allowedPairs = PairCache(lifetime: 30)
 
-    public static let maxLength = 4000
+    public static let maxLength = InputLimits.chatMessage
 
     public init(chats: any ChatRepository, users: any UserRepository, relationships: any RelationshipRepository, events: any EventPublisher,
                 now: @escaping @Sendable () -> Date = { Date() }) {
@@ -30,18 +30,7 @@ public struct ChatService: Sendable {
 
     /// Whether `sender` may write to `recipient`.
     public func mayChat(_ sender: User, _ recipient: User) async throws -> Bool {
-        guard sender.id != recipient.id, sender.status != .blocked, recipient.status != .blocked else { return false }
-        if sender.role.isStaff || recipient.role.isStaff {
-            return sender.role != .guest && recipient.role != .guest
-        }
-        switch (sender.role, recipient.role) {
-        case (.doctor, .doctor):
-            return true
-        case (.patient, .doctor), (.doctor, .patient):
-            return try await self.relationships.haveAppointment(sender.id, recipient.id)
-        default:
-            return false
-        }
+        try await AccessPolicy.mayChat(sender, recipient) { try await self.relationships.haveAppointment(sender.id, recipient.id) }
     }
 
     /// Stores and delivers a message. `created` is false for a retried `clientMessageId`.
@@ -49,7 +38,7 @@ public struct ChatService: Sendable {
         let text = content.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw DomainError.invalid("'content' must not be empty.") }
         guard text.count <= Self.maxLength else { throw DomainError.invalid("'content' must be at most \(Self.maxLength) characters.") }
-        if let key = clientMessageId, key.isEmpty || key.count > 100 {
+        if let key = clientMessageId, key.isEmpty || key.count > InputLimits.clientMessageId {
             throw DomainError.invalid("'client_msg_id' must be 1 to 100 characters.")
         }
         let now = self.now()

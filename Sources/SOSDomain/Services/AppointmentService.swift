@@ -96,26 +96,21 @@ public struct AppointmentService: Sendable {
 
     public func book(_ principal: Principal, _ input: NewAppointment) async throws -> Appointment {
         let patientId: UUID
-        switch principal.role {
-        case .patient:
+        let forPatient = AccessPolicy.allows(.bookForPatients, principal)
+        if forPatient {
+            guard let requested = input.patientId else {
+                throw DomainError.invalid("'user_id' is required when staff or a doctor books for a patient.")
+            }
+            guard AccessPolicy.manages(doctorId: input.doctorId, principal) else { throw DomainError.forbidden(Permission.bookForPatients.refusal) }
+            patientId = requested
+        } else {
+            try AccessPolicy.require(.bookAsPatient, principal)
             if let requested = input.patientId, requested != principal.id {
                 throw DomainError.forbidden("Patients book for themselves; leave 'user_id' out or set it to your own id.")
             }
             patientId = principal.id
-        case .admin, .superadmin, .secretary, .doctor:
-            guard let requested = input.patientId else {
-                throw DomainError.invalid("'user_id' is required when staff or a doctor books for a patient.")
-            }
-            guard AccessPolicy.manages(doctorId: input.doctorId, principal) else {
-                throw DomainError.forbidden("You can only book appointments for doctors you manage.")
-            }
-            patientId = requested
-        case .guest:
-            throw DomainError.forbidden("Guests cannot book appointments; sign up as a patient first.")
         }
-        guard let doctor = try await self.doctors.find(id: input.doctorId), doctor.user.status == .active,
-              principal.role != .patient || doctor.profile.isListed
-        else {
+        guard let doctor = try await self.doctors.find(id: input.doctorId), doctor.user.status == .active, AccessPolicy.sees(doctor, principal) else {
             throw DomainError.notFound("No bookable doctor with id \(input.doctorId.uuidString.lowercased()).")
         }
         guard let patient = try await self.users.find(id: patientId), patient.role == .patient else {
@@ -132,7 +127,8 @@ public struct AppointmentService: Sendable {
         guard startsAt > now else {
             throw DomainError.invalid("The appointment must start in the future (the doctor's time zone is \(doctor.profile.timeZone)).")
         }
-        if principal.role == .patient {
+        // step: a patient books within the doctor's published availability; the clinic may book outside it
+        if !forPatient {
             try await self.requireAvailability(doctorId: doctor.user.id, date: input.date, start: input.startTime, end: input.endTime, type: input.consultationType)
         }
         guard let fee = doctor.profile.fee(for: input.consultationType) else {
@@ -170,12 +166,8 @@ public struct AppointmentService: Sendable {
 
     /// Appointments the caller may see (`GET /appointments`). `patientId` filtering is for staff only.
     public func list(_ principal: Principal, _ query: AppointmentQuery) async throws -> Page<AppointmentDetails> {
-        guard let scope = AccessPolicy.appointmentScope(principal) else {
-            throw DomainError.forbidden("Your role has no appointments.")
-        }
-        if query.patientId != nil && !principal.role.isStaff {
-            throw DomainError.forbidden("Only administrators and secretaries can filter appointments by 'userId'.")
-        }
+        guard let scope = AccessPolicy.appointmentScope(principal) else { throw DomainError.forbidden(Permission.seeAppointments.refusal) }
+        if query.patientId != nil { try AccessPolicy.require(.filterAppointmentsByPatient, principal) }
         var query = query
         query.scope = scope
         return try await self.appointments.list(query)
@@ -183,9 +175,7 @@ public struct AppointmentService: Sendable {
 
     /// Every appointment in scope, for staff (`GET /appointments/all`).
     public func listAll(_ principal: Principal, _ query: AppointmentQuery) async throws -> Page<AppointmentDetails> {
-        guard principal.role.isStaff else {
-            throw DomainError.forbidden("Only administrators and secretaries can list all appointments.")
-        }
+        try AccessPolicy.require(.listAllAppointments, principal)
         return try await self.list(principal, query)
     }
 
@@ -203,10 +193,7 @@ public struct AppointmentService: Sendable {
         guard let current = try await self.appointments.find(id: id), let actor = AccessPolicy.actor(for: current, principal) else {
             throw DomainError.notFound("No appointment with id \(id.uuidString.lowercased()).")
         }
-        let patientMay = actor == .patient && [.pendingPayment, .paymentFailed, .cancelled].contains(current.status)
-        guard principal.role.isAdmin || patientMay else {
-            throw DomainError.forbidden("Only administrators delete appointments (patients: their own, while unpaid or cancelled). Cancel it instead: PUT status 'cancelled'.")
-        }
+        guard AccessPolicy.deletes(current, actor: actor, principal) else { throw DomainError.forbidden(Permission.deleteAnyAppointment.refusal) }
         guard try await self.appointments.delete(id: id) else {
             throw DomainError.notFound("No appointment with id \(id.uuidString.lowercased()).")
         }

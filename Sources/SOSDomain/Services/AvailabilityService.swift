@@ -60,14 +60,14 @@ public struct AvailabilityService: Sendable {
     }
 
     public func list(_ principal: Principal, _ query: AvailabilityQuery) async throws -> [Availability] {
-        guard principal.role != .guest else { throw DomainError.forbidden("Guests cannot see availabilities.") }
+        try AccessPolicy.require(.seeAvailability, principal)
         if let start = query.startDate, let end = query.endDate, end < start {
             throw DomainError.invalid("'endDate' must not be before 'startDate'.")
         }
         var query = query
         if let doctorId = query.doctorId {
             _ = try await self.visibleDoctor(principal, doctorId)
-        } else if !DoctorService.seesHidden(principal) {
+        } else if !AccessPolicy.allows(.seeUnlistedDoctors, principal) {
             query.listedDoctorsOnly = true
         }
         return try await self.availabilities.list(query)
@@ -75,7 +75,7 @@ public struct AvailabilityService: Sendable {
 
     /// One rule, if the caller may see its doctor.
     public func get(_ principal: Principal, id: UUID) async throws -> Availability {
-        guard principal.role != .guest, let availability = try await self.availabilities.find(id: id) else {
+        guard AccessPolicy.allows(.seeAvailability, principal), let availability = try await self.availabilities.find(id: id) else {
             throw DomainError.notFound("No availability with id \(id.uuidString.lowercased()).")
         }
         _ = try await self.visibleDoctor(principal, availability.doctorId)
@@ -124,7 +124,7 @@ public struct AvailabilityService: Sendable {
 
     /// Free slots of `duration` minutes for a doctor, date and consultation type.
     public func slots(_ principal: Principal, doctorId: UUID, date: LocalDate, type: ConsultationType, duration: Int) async throws -> SlotList {
-        guard principal.role != .guest else { throw DomainError.forbidden("Guests cannot see availabilities.") }
+        try AccessPolicy.require(.seeAvailability, principal)
         guard (5...480).contains(duration) else {
             throw DomainError.invalid("'duration' must be minutes from 5 to 480 (got \(duration)).")
         }
@@ -158,9 +158,7 @@ public struct AvailabilityService: Sendable {
     }
 
     private func visibleDoctor(_ principal: Principal, _ doctorId: UUID) async throws -> Doctor {
-        guard let doctor = try await self.doctors.find(id: doctorId),
-              DoctorService.seesHidden(principal) || principal.id == doctorId || (doctor.profile.isListed && doctor.user.status == .active)
-        else {
+        guard let doctor = try await self.doctors.find(id: doctorId), AccessPolicy.sees(doctor, principal) else {
             throw DomainError.notFound("No doctor with id \(doctorId.uuidString.lowercased()).")
         }
         return doctor

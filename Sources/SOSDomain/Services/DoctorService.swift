@@ -63,17 +63,12 @@ public struct DoctorService: Sendable {
         self.now = now
     }
 
-    /// Only staff and doctors see unlisted or inactive doctors.
-    static func seesHidden(_ principal: Principal) -> Bool {
-        principal.role.isStaff || principal.role == .doctor
-    }
-
     public func list(_ principal: Principal, _ query: DoctorQuery) async throws -> Page<Doctor> {
         if let minimum = query.minRating, !(0...5).contains(minimum) {
             throw DomainError.invalid("'minRating' must be a number from 0 to 5 (got \(minimum)).")
         }
         var query = query
-        if !Self.seesHidden(principal) {
+        if !AccessPolicy.allows(.seeUnlistedDoctors, principal) {
             if query.isListed == false { return Page(items: [], total: 0, request: query.page) }
             query.isListed = true
             query.activeOnly = true
@@ -82,9 +77,7 @@ public struct DoctorService: Sendable {
     }
 
     public func get(_ principal: Principal, id: UUID) async throws -> Doctor {
-        guard let doctor = try await self.doctors.find(id: id),
-              Self.seesHidden(principal) || principal.id == id || (doctor.profile.isListed && doctor.user.status == .active)
-        else {
+        guard let doctor = try await self.doctors.find(id: id), AccessPolicy.sees(doctor, principal) else {
             throw DomainError.notFound("No doctor with id \(id.uuidString.lowercased()).")
         }
         return doctor
@@ -92,9 +85,7 @@ public struct DoctorService: Sendable {
 
     /// The caller's own doctor profile (`GET /doctors/self`).
     public func own(_ principal: Principal) async throws -> Doctor {
-        guard principal.role == .doctor else {
-            throw DomainError.forbidden("Only doctors have a doctor profile of their own.")
-        }
+        try AccessPolicy.require(.haveDoctorProfile, principal)
         guard let doctor = try await self.doctors.find(id: principal.id) else {
             throw DomainError.notFound("No doctor profile for this account.")
         }
@@ -104,11 +95,8 @@ public struct DoctorService: Sendable {
     /// Creates or updates a profile (`POST /doctors`): a doctor for themselves, an admin for any doctor user.
     public func save(_ principal: Principal, _ input: DoctorProfileInput, requireSpecialisation: Bool) async throws -> (doctor: Doctor, created: Bool) {
         let targetId = input.userId ?? principal.id
-        guard principal.role.isAdmin || (principal.role == .doctor && targetId == principal.id) else {
-            if principal.role == .doctor {
-                throw DomainError.forbidden("Doctors can only edit their own profile.")
-            }
-            throw DomainError.forbidden("Only administrators and doctors can edit doctor profiles.")
+        guard AccessPolicy.editsProfile(of: targetId, principal) else {
+            throw DomainError.forbidden(AccessPolicy.allows(.haveDoctorProfile, principal) ? "Doctors can only edit their own profile." : Permission.editAnyDoctorProfile.refusal)
         }
         guard var user = try await self.users.find(id: targetId) else {
             throw DomainError.notFound("No user with id \(targetId.uuidString.lowercased()).")
@@ -138,9 +126,7 @@ public struct DoctorService: Sendable {
             let email = try Validate.email(rawEmail)
             if email != user.email {
                 // step: an email is how an account signs in and is claimed; like PUT /users/me, only an admin changes it
-                guard principal.role.isAdmin else {
-                    throw DomainError.forbidden("Only an administrator can change a doctor's email (PUT /api/v1/users/:id).")
-                }
+                try AccessPolicy.require(.changeDoctorEmail, principal)
                 if try await self.users.find(email: email) != nil {
                     throw DomainError.conflict("An account with email \(email) already exists.")
                 }
@@ -171,15 +157,11 @@ public struct DoctorService: Sendable {
 
     /// A patient rates a doctor after a completed appointment with them, once per appointment.
     public func rate(_ principal: Principal, doctorId: UUID, rating: Int, comment: String?, appointmentId: UUID?) async throws -> Doctor {
-        guard principal.role == .patient else {
-            throw DomainError.forbidden("Only patients rate doctors.")
-        }
+        try AccessPolicy.require(.rateDoctors, principal)
         guard (1...5).contains(rating) else {
             throw DomainError.invalid("'rating' must be an integer from 1 to 5 (got \(rating)).")
         }
-        if let comment, comment.count > 2000 {
-            throw DomainError.invalid("'comment' must be at most 2000 characters.")
-        }
+        _ = try InputLimits.text(comment, field: "comment", limit: InputLimits.comment)
         guard let doctor = try await self.doctors.find(id: doctorId) else {
             throw DomainError.notFound("No doctor with id \(doctorId.uuidString.lowercased()).")
         }
@@ -208,14 +190,14 @@ public struct DoctorService: Sendable {
     static func apply(_ input: DoctorProfileInput, to profile: inout DoctorProfile) throws {
         if let specialisation = input.specialisation {
             let trimmed = specialisation.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty, trimmed.count <= 100 else {
-                throw DomainError.invalid("'specialisation' must be 1 to 100 characters.")
+            guard !trimmed.isEmpty, trimmed.count <= InputLimits.specialisation else {
+                throw DomainError.invalid("'specialisation' must be 1 to \(InputLimits.specialisation) characters.")
             }
             profile.specialisation = trimmed
         }
-        profile.address = try Self.text(input.address.applied(to: profile.address), field: "address", limit: 500)
-        profile.bio = try Self.text(input.bio.applied(to: profile.bio), field: "bio", limit: 5000)
-        let hours = input.workingHours.applied(to: profile.workingHours)
+        profile.address = try InputLimits.text(input.address.applied(to: profile.address), field: "address", limit: InputLimits.shortText)
+        profile.bio = try InputLimits.text(input.bio.applied(to: profile.bio), field: "bio", limit: InputLimits.bio)
+        let hours = try InputLimits.json(input.workingHours.applied(to: profile.workingHours), field: "working_hours", maxBytes: InputLimits.workingHoursBytes)
         if let hours, !hours.isObject {
             throw DomainError.invalid("'working_hours' must be a JSON object, e.g. {\"monday\": \"09:00-17:00\"}.")
         }
@@ -259,15 +241,11 @@ public struct DoctorService: Sendable {
         return fees
     }
 
-    static func text(_ value: String?, field: String, limit: Int) throws -> String? {
-        guard let value else { return nil }
-        guard value.count <= limit else { throw DomainError.invalid("'\(field)' must be at most \(limit) characters.") }
-        return value
-    }
-
     /// Language codes such as `en`, `fr`, `pt-BR`: lower-cased primary tag, at most 20 of them, no duplicates.
     static func languages(_ languages: [String]) throws -> [String] {
-        guard languages.count <= 20 else { throw DomainError.invalid("'supported_languages' may list at most 20 languages.") }
+        guard languages.count <= InputLimits.languages else {
+            throw DomainError.invalid("'supported_languages' may list at most \(InputLimits.languages) languages.")
+        }
         var seen: [String] = []
         for language in languages {
             let code = language.trimmingCharacters(in: .whitespaces)

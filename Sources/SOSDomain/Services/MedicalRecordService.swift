@@ -77,15 +77,9 @@ public struct MedicalRecordService: Sendable {
     }
 
     public func list(_ principal: Principal, _ query: RecordQuery) async throws -> Page<MedicalRecordDetails> {
-        guard let scope = AccessPolicy.recordScope(principal) else {
-            throw DomainError.forbidden("Your role has no access to medical records.")
-        }
-        if query.patientId != nil && principal.role == .patient {
-            throw DomainError.forbidden("'userId' filtering is for doctors, secretaries and administrators.")
-        }
-        if query.doctorId != nil && !principal.role.isStaff {
-            throw DomainError.forbidden("'doctorId' filtering is for administrators and secretaries.")
-        }
+        guard let scope = AccessPolicy.recordScope(principal) else { throw DomainError.forbidden(Permission.seeRecords.refusal) }
+        if query.patientId != nil { try AccessPolicy.require(.filterRecordsByPatient, principal) }
+        if query.doctorId != nil { try AccessPolicy.require(.filterRecordsByDoctor, principal) }
         var query = query
         query.scope = scope
         let page = try await self.records.list(query)
@@ -104,9 +98,7 @@ public struct MedicalRecordService: Sendable {
     }
 
     public func create(_ principal: Principal, _ input: MedicalRecordInput) async throws -> MedicalRecord {
-        guard [.doctor, .secretary, .admin, .superadmin].contains(principal.role) else {
-            throw DomainError.forbidden("Only doctors, secretaries and administrators create medical records.")
-        }
+        try AccessPolicy.require(.writeRecords, principal)
         guard let patientId = input.patientId else { throw DomainError.invalid("'user_id' (the patient) is required.") }
         guard let recordType = input.recordType else { throw DomainError.invalid("'record_type' is required.") }
         guard let title = input.title else { throw DomainError.invalid("'title' is required.") }
@@ -120,9 +112,9 @@ public struct MedicalRecordService: Sendable {
         guard let patient = try await self.users.find(id: patientId), patient.role == .patient else {
             throw DomainError.notFound("No patient with id \(patientId.uuidString.lowercased()).")
         }
-        if !principal.role.isAdmin {
+        if !AccessPolicy.allows(.writeRecordsWithoutAppointment, principal) {
             guard try await self.appointments.hasAcceptedBooking(patientId: patientId, doctorIds: [doctorId]) else {
-                throw DomainError.forbidden("The doctor has no appointment with this patient that the patient made or accepted.")
+                throw DomainError.forbidden(Permission.writeRecordsWithoutAppointment.refusal)
             }
         }
         if let appointmentId = input.appointmentId {
@@ -172,9 +164,7 @@ public struct MedicalRecordService: Sendable {
     }
 
     public func delete(_ principal: Principal, id: UUID) async throws {
-        guard principal.role.isAdmin else {
-            throw DomainError.forbidden("Only administrators delete medical records.")
-        }
+        try AccessPolicy.require(.deleteRecords, principal)
         guard let record = try await self.records.find(id: id),
               try await self.records.delete(id: id, audit: self.entry(id, principal, .delete, nil))
         else {
@@ -188,9 +178,7 @@ public struct MedicalRecordService: Sendable {
 
     /// The audit log of one record; admins only.
     public func auditLog(_ principal: Principal, id: UUID) async throws -> [RecordAuditEntry] {
-        guard principal.role.isAdmin else {
-            throw DomainError.forbidden("Only administrators read the audit log.")
-        }
+        try AccessPolicy.require(.readRecordAuditLog, principal)
         let entries = try await self.records.auditLog(recordId: id)
         guard !entries.isEmpty else {
             throw DomainError.notFound("No medical record with id \(id.uuidString.lowercased()) has an audit log.")
@@ -202,17 +190,13 @@ public struct MedicalRecordService: Sendable {
     /// his own; an administrator any patient's (`patientId`). Built from the audit log every access writes.
     public func accessLog(_ principal: Principal, patientId: UUID?, page: PageRequest) async throws -> Page<RecordAccess> {
         let target: UUID
-        switch principal.role {
-        case .patient:
-            guard patientId == nil || patientId == principal.id else {
-                throw DomainError.forbidden("A patient reads his own access log; leave 'userId' out.")
-            }
-            target = principal.id
-        case .admin, .superadmin:
+        if AccessPolicy.allows(.readAnyAccessLog, principal) {
             guard let patientId else { throw DomainError.invalid("'userId' (the patient) is required for an administrator.") }
             target = patientId
-        default:
-            throw DomainError.forbidden("The access log belongs to the patient (and administrators); ask the patient.")
+        } else {
+            try AccessPolicy.require(.readOwnAccessLog, principal)
+            guard patientId == nil || patientId == principal.id else { throw DomainError.forbidden(Permission.readAnyAccessLog.refusal) }
+            target = principal.id
         }
         return try await self.records.accessLog(patientId: target, page: page)
     }

@@ -103,15 +103,13 @@ public struct UserService: Sendable {
 
     /// Lists users with filters; staff only.
     public func list(_ principal: Principal, _ query: UserQuery) async throws -> Page<User> {
-        guard principal.role.isStaff else {
-            throw DomainError.forbidden("Only administrators and secretaries can list users.")
-        }
+        try AccessPolicy.require(.listUsers, principal)
         return try await self.users.list(query)
     }
 
     /// One user: yourself, or anyone for staff. Others get 404 so ids reveal nothing.
     public func get(_ principal: Principal, id: UUID) async throws -> User {
-        guard principal.id == id || principal.role.isStaff, let user = try await self.users.find(id: id) else {
+        guard principal.id == id || AccessPolicy.allows(.readOtherUsers, principal), let user = try await self.users.find(id: id) else {
             throw DomainError.notFound("No user with id \(id.uuidString.lowercased()).")
         }
         return user
@@ -119,10 +117,8 @@ public struct UserService: Sendable {
 
     /// Creates a user of any role up to the admin's own; admin only.
     public func create(_ principal: Principal, _ input: NewUser) async throws -> User {
-        guard principal.role.isAdmin else {
-            throw DomainError.forbidden("Only administrators can create users.")
-        }
-        guard input.role.rank <= principal.role.rank else {
+        try AccessPolicy.require(.createUsers, principal)
+        guard AccessPolicy.mayGrant(input.role, principal) else {
             throw DomainError.forbidden("You cannot create a user with role '\(input.role.rawValue)', which is above your own.")
         }
         let email = try Validate.email(input.email)
@@ -141,9 +137,9 @@ public struct UserService: Sendable {
 
     /// Changes another user (or the admin's own name and phone); admin only.
     public func update(_ principal: Principal, id: UUID, _ changes: UserChanges) async throws -> User {
-        guard principal.role.isAdmin else {
+        guard AccessPolicy.allows(.changeOtherUsers, principal) else {
             if principal.id == id { return try await self.updateOwnProfile(principal, changes) }
-            throw DomainError.forbidden("Only administrators can change other users.")
+            throw DomainError.forbidden(Permission.changeOtherUsers.refusal)
         }
         guard var user = try await self.users.find(id: id) else {
             throw DomainError.notFound("No user with id \(id.uuidString.lowercased()).")
@@ -157,10 +153,10 @@ public struct UserService: Sendable {
                 throw DomainError.forbidden("You cannot change your own account status; ask another administrator.")
             }
         }
-        guard user.role.rank <= principal.role.rank else {
+        guard AccessPolicy.mayManage(user, principal) else {
             throw DomainError.forbidden("You cannot change a user whose role ('\(user.role.rawValue)') is above your own.")
         }
-        if let role = changes.role, role.rank > principal.role.rank {
+        if let role = changes.role, !AccessPolicy.mayGrant(role, principal) {
             throw DomainError.forbidden("You cannot grant role '\(role.rawValue)', which is above your own.")
         }
         if let rawEmail = changes.email {
@@ -193,16 +189,14 @@ public struct UserService: Sendable {
 
     /// Deletes a user; admin only, never yourself.
     public func delete(_ principal: Principal, id: UUID) async throws {
-        guard principal.role.isAdmin else {
-            throw DomainError.forbidden("Only administrators can delete users.")
-        }
+        try AccessPolicy.require(.deleteUsers, principal)
         guard principal.id != id else {
             throw DomainError.forbidden("You cannot delete your own account.")
         }
         guard let user = try await self.users.find(id: id) else {
             throw DomainError.notFound("No user with id \(id.uuidString.lowercased()).")
         }
-        guard user.role.rank <= principal.role.rank else {
+        guard AccessPolicy.mayManage(user, principal) else {
             throw DomainError.forbidden("You cannot delete a user whose role ('\(user.role.rawValue)') is above your own.")
         }
         guard try await self.users.delete(id: id) else {

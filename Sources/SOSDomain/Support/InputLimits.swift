@@ -12,6 +12,17 @@ public enum InputLimits {
     public static let note = 5000
     /// Characters of a rating's comment.
     public static let comment = 2000
+    /// Characters of a doctor's bio, and of a specialisation.
+    public static let bio = 5000
+    public static let specialisation = 100
+    /// Languages a doctor lists.
+    public static let languages = 20
+    /// Characters of a chat message, and of its `client_msg_id`.
+    public static let chatMessage = 4000
+    public static let clientMessageId = 100
+    /// Characters of a URL a client passes on (a payment's `returnUrl`), and bytes of a provider payload.
+    public static let url = 2048
+    public static let providerPayloadBytes = 2048
     /// Characters of a doctor's text in a record (`description`, `diagnosis`, `notes`) or a bio.
     public static let clinicalText = 20_000
     /// Symptoms per appointment, and characters per symptom.

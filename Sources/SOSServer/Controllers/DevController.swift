@@ -15,17 +15,13 @@ struct DevController {
 
     /// The admin's one-click "load demo data" (the same accounts as `sos-server seed-demo`; idempotent).
     @Sendable func loadDemoData(_ request: Request, context: AuthenticatedContext) async throws -> MessagePayload {
-        guard context.principal.role.isAdmin else {
-            throw DomainError.forbidden("Only administrators load demo data.")
-        }
+        try AccessPolicy.require(.loadDemoData, context.principal)
         return MessagePayload(message: try await self.seedDemo())
     }
 
     /// Emails, SMS and WhatsApp messages the server would have sent (OTP codes included); admins only.
     @Sendable func outbox(_ request: Request, context: AuthenticatedContext) async throws -> OutboxPayload {
-        guard context.principal.role.isAdmin else {
-            throw DomainError.forbidden("Only administrators read the development outbox.")
-        }
+        try AccessPolicy.require(.readDevOutbox, context.principal)
         let limit = try QueryParameters(request).page(maximum: 500, defaultLimit: 100).limit
         return OutboxPayload(try await self.notifications.outbox(limit: limit))
     }
