@@ -33,6 +33,9 @@ DATA=$(mktemp -d /tmp/sos-bench-ws.XXXXXX)
 CLEANUP+=("rm -rf $DATA")
 SECRET="bench-secret-0123456789-0123456789-abcdef"
 export DATABASE_URL="$PG_URL" SOS_DATA_DIR="$DATA" SOS_ENV=development JWT_SECRET="$SECRET" LOG_LEVEL=warning
+# step: the load tool opens tens of thousands of sockets from 127.0.0.1; the per-address and total connection caps
+# (and the cap on sockets still authenticating) are raised for the benchmark, which a real deployment would not do
+export SOS_MAX_CONNECTIONS=1000000 SOS_MAX_CONNECTIONS_PER_ADDRESS=1000000 SOS_MAX_PENDING_WEBSOCKETS=1000000
 /usr/bin/time -f "seed-demo: %e s" "$BIN" seed-demo --scale "${SCALE:-100}"
 PSQL=(psql "${PG_URL%%\?*}" -qAt -F ' ')
 "${PSQL[@]}" -c "SELECT id, role FROM users WHERE role = 'patient' ORDER BY email" > "$DATA/patients.txt"
