@@ -89,3 +89,39 @@ struct ErrorContractTests {
         }
     }
 }
+
+@Suite("Inputs the database cannot hold")
+struct UnstorableInputTests {
+    @Test("NUL in a query string or in a JSON string is a 400 that says so, never a 500 (PostgreSQL text has no NUL)")
+    func nul() async throws {
+        try await withApp { client, _ in
+            let clinic = try await Clinic.make(client)
+            for path in ["/api/v1/doctors?search=a%00b", "/api/v1/doctors?language=e%00n", "/api/v1/users?search=%00"] {
+                expectError(try await client.request(.get, path, token: clinic.admin), .badRequest, detailsContain: "NUL")
+            }
+            let body = #"{"bio":"before\u0000after"}"#
+            expectError(
+                try await client.request(.put, "/api/v1/doctors/\(clinic.doctor.id)", token: clinic.doctor.token, rawBody: body),
+                .badRequest, detailsContain: "NUL"
+            )
+            // An escaped backslash followed by "u0000" is six ordinary characters, stored as sent.
+            let text = #"{"bio":"C:\\u0000 is a path"}"#
+            let stored = try await client.request(.put, "/api/v1/doctors/\(clinic.doctor.id)", token: clinic.doctor.token, rawBody: text)
+            #expect(stored.status == .ok, "\(stored.text)")
+            #expect(stored.json["doctor"]?["doctor_profile"]?["bio"]?.string == #"C:\u0000 is a path"#)
+        }
+    }
+
+    @Test("A fee too small to be one minor unit is refused, not stored as 0")
+    func tinyFee() async throws {
+        try await withApp { client, _ in
+            let clinic = try await Clinic.make(client)
+            for amount in [1e-300, 0.001] {
+                let response = try await client.request(.put, "/api/v1/doctors/\(clinic.doctor.id)", token: clinic.doctor.token, json: ["fees": ["home": amount]])
+                expectError(response, .badRequest, detailsContain: "fees.home")
+            }
+            let profile = try await client.request(.get, "/api/v1/doctors/\(clinic.doctor.id)", token: clinic.patient.token)
+            #expect(profile.json["doctor"]?["doctor_profile"]?["fees"]?["home"]?.number == 120)
+        }
+    }
+}

@@ -30,6 +30,9 @@ public struct Currency: Sendable, Hashable, CustomStringConvertible {
         guard abs(scaled - rounded) < 1e-6 * max(1, scaled) else {
             throw DomainError.invalid("'\(field)' has more decimals than \(self.code) allows (\(self.exponent)); got \(amount).")
         }
+        guard rounded >= 1 else {
+            throw DomainError.invalid("'\(field)' must be at least one \(self.code) minor unit (\(self.majorUnits(1))); got \(amount).")
+        }
         guard rounded <= 1e12 else { throw DomainError.invalid("'\(field)' is too large.") }
         return Int64(rounded)
     }

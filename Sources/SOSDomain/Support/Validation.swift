@@ -65,6 +65,26 @@ public enum Validate {
     }
 
 
+    /// Whether JSON text escapes U+0000 (`\u0000`) inside a string: PostgreSQL text cannot hold NUL, so every
+    /// edge that accepts JSON refuses it up front. An escaped backslash (`\\u0000`) is text, not NUL.
+    public static func jsonHasEscapedNUL<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+        var backslashes = 0
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\\") {
+                backslashes += 1
+            } else {
+                if byte == UInt8(ascii: "u"), backslashes % 2 == 1, bytes[index...].dropFirst().prefix(4).elementsEqual("0000".utf8) {
+                    return true
+                }
+                backslashes = 0
+            }
+            index = bytes.index(after: index)
+        }
+        return false
+    }
+
     /// Unicode general category Cc (C0 and C1 controls), the set JSON Schema patterns exclude as `\x00-\x1f\x7f-\x9f`.
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)

@@ -90,7 +90,7 @@ struct AuthController {
     @Sendable func finishSocial(_ provider: SocialProvider, _ request: Request) async throws -> AuthPayload {
         let query = QueryParameters(request)
         let session = try await self.social.finish(
-            provider, code: query.string("code"), state: query.string("state"), error: query.string("error"), clientState: query.values["client_state"]
+            provider, code: try query.string("code"), state: try query.string("state"), error: try query.string("error"), clientState: query.values["client_state"]
         )
         return AuthPayload(message: "Login successful", session: session)
     }

@@ -21,7 +21,7 @@ struct CalendarController {
     }
 
     @Sendable func feed(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard let token = QueryParameters(request).string("token") else {
+        guard let token = try QueryParameters(request).string("token") else {
             throw APIError.badRequest("'token' is required; get your feed URL from GET /api/v1/calendar/token.")
         }
         let (user, appointments) = try await self.calendar.feed(token: token)

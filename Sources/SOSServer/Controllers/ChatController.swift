@@ -29,7 +29,7 @@ struct ChatController {
         let query = QueryParameters(request)
         let limit = try query.page(maximum: 100, defaultLimit: 50).limit
         var before: HistoryCursor?
-        if let raw = query.string("before") {
+        if let raw = try query.string("before") {
             guard let cursor = HistoryCursor.parse(raw, parseDate: Timestamp.date(from:)) else {
                 throw APIError.badRequest("'before' must be the 'next_before' of the previous page, or an ISO 8601 timestamp such as 2026-11-25T09:30:00.000Z.")
             }

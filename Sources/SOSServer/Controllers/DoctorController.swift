@@ -55,8 +55,8 @@ struct DoctorController {
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> DoctorListPayload {
         let query = QueryParameters(request)
         let page = try await self.doctors.list(context.principal, DoctorQuery(
-            page: try query.page(), search: query.string("search"), specialisation: query.string("specialisation"),
-            language: query.string("language"), minRating: try query.double("minRating"), isListed: try query.bool("isListed"),
+            page: try query.page(), search: try query.string("search"), specialisation: try query.string("specialisation"),
+            language: try query.string("language"), minRating: try query.double("minRating"), isListed: try query.bool("isListed"),
             sortBy: try query.enum("sortBy", as: DoctorSort.self) ?? .rating, sortOrder: try query.enum("sortOrder", as: SortOrder.self) ?? .desc
         ))
         return DoctorListPayload(doctors: page.items.map(DoctorPayload.init), pagination: PaginationPayload(page))

@@ -79,7 +79,7 @@ struct UserController {
                 page: try query.page(),
                 role: try query.enum("role", as: Role.self),
                 status: try query.enum("status", as: UserStatus.self),
-                search: query.string("search")
+                search: try query.string("search")
             )
         )
         return UserListPayload(users: result.items.map(UserPayload.init), pagination: PaginationPayload(result))

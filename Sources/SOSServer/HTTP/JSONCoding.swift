@@ -17,6 +17,9 @@ enum JSONCoding {
 
     /// Decodes a request body; a decoding failure becomes a 400 that names the field.
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        guard !Validate.jsonHasEscapedNUL(buffer.readableBytesView) else {
+            throw APIError.badRequest("The body contains a NUL character (\\u0000) in a string; remove it.")
+        }
         do {
             return try Self.decoder.decode(T.self, from: buffer)
         } catch let error as DecodingError {

@@ -40,9 +40,13 @@ struct QueryParameters {
         return spaced.removingPercentEncoding ?? spaced
     }
 
-    /// Free text; an empty value means "not given".
-    func string(_ name: String) -> String? {
+    /// Free text; an empty value means "not given". NUL cannot be stored or compared in PostgreSQL text, so it is
+    /// refused here, as in JSON bodies.
+    func string(_ name: String) throws -> String? {
         guard let value = self.values[name] else { return nil }
+        guard !value.unicodeScalars.contains("\u{0}") else {
+            throw APIError.badRequest("'\(name)' contains a NUL character (%00); remove it.")
+        }
         return value.isEmpty ? nil : value
     }
 

@@ -118,10 +118,10 @@ final class FakeProviders: Sendable {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let query = QueryParameters(request)
-        let form = ["fields": query.string("fields") ?? "", "access_token": query.string("access_token") ?? ""]
+        let form = ["fields": query.values["fields"] ?? "", "access_token": query.values["access_token"] ?? ""]
         self.state.withLockedValue { $0.received.append(Received(path: request.uri.path, headers: headers, form: form, json: nil)) }
         let bearer = request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) }
-        let token = bearer ?? QueryParameters(request).string("access_token") ?? ""
+        let token = bearer ?? query.values["access_token"] ?? ""
         guard let grant = self.state.withLockedValue({ $0.grants["used:" + token] }) else {
             return Self.json(401, ["error": "invalid_token"])
         }
