@@ -56,7 +56,7 @@ public struct AppServices: Sendable {
         if let url = configuration.databaseURL {
             database = try Database.postgres(
                 url: url, searchPath: configuration.databaseSchema,
-                maximumConnections: configuration.databaseMaxConnections, logger: logger
+                maximumConnections: configuration.databaseMaxConnections, timeouts: configuration.databaseTimeouts, logger: logger
             )
         } else {
             database = try await Database.sqlite(path: configuration.sqlitePath, logger: logger)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import PostgresKit
 import PostgresNIO
 import SQLKit
@@ -21,7 +22,7 @@ public enum DatabaseKind: String, Sendable {
 public final class Database: Service, Sendable {
     enum Backend: Sendable {
         case sqlite(SQLiteConnection, AsyncMutex)
-        case postgres(PostgresClient)
+        case postgres(PostgresPool)
     }
 
     public let kind: DatabaseKind
@@ -56,23 +57,32 @@ public final class Database: Service, Sendable {
     /// Connects to PostgreSQL from a `postgres://user:password@host:port/database?sslmode=…` URL.
     ///
     /// `searchPath` selects a schema for every connection (tests use one schema each).
-    public static func postgres(url: String, searchPath: String? = nil, maximumConnections: Int = 20, logger: Logger) throws -> Database {
-        var configuration = try PostgresURL.parse(url)
-        configuration.options.maximumConnections = maximumConnections
-        configuration.options.connectionIdleTimeout = .seconds(60)
+    /// Every wait is bounded by `timeouts`: while the server is unreachable operations throw `DomainError(.unavailable)`.
+    public static func postgres(
+        url: String, searchPath: String? = nil, maximumConnections: Int = 20, timeouts: DatabaseTimeouts = DatabaseTimeouts(), logger: Logger
+    ) throws -> Database {
+        var endpoint = try PostgresURL.endpoint(url)
+        endpoint.client.options.maximumConnections = maximumConnections
+        endpoint.client.options.connectionIdleTimeout = .seconds(60)
         if let searchPath {
-            configuration.options.additionalStartupParameters.append(("search_path", searchPath))
+            endpoint.client.options.additionalStartupParameters.append(("search_path", searchPath))
         }
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return Database(kind: .postgres, backend: .postgres(client), logger: logger)
+        let pool = try PostgresPool(endpoint: endpoint, timeouts: timeouts, logger: logger)
+        return Database(kind: .postgres, backend: .postgres(pool), logger: logger)
+    }
+
+    /// The pool's counters (PostgreSQL); nil on SQLite.
+    public var poolStatistics: DatabasePoolStatistics? {
+        guard case .postgres(let pool) = self.backend else { return nil }
+        return pool.statistics
     }
 
     /// Keeps the PostgreSQL pool running until shutdown; closes the SQLite connection on shutdown.
     public func run() async throws {
         switch self.backend {
-        case .postgres(let client):
+        case .postgres(let pool):
             await cancelWhenGracefulShutdown {
-                await client.run()
+                await pool.run()
             }
         case .sqlite(let connection, let mutex):
             try? await gracefulShutdown()
@@ -83,24 +93,34 @@ public final class Database: Service, Sendable {
     }
 
     /// Runs read-only work on a connection.
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch self.backend {
         case .sqlite(let connection, let mutex):
             return try await mutex.withLock { try await body(connection.sql(queryLogLevel: .trace)) }
-        case .postgres(let client):
-            return try await client.withConnection { connection in
+        case .postgres(let pool):
+            return try await pool.withConnection { connection in
                 try await body(connection.sql(queryLogLevel: .trace))
             }
         }
     }
 
+    /// Runs `body` on a pooled PostgreSQL connection, for hot paths that use prepared statements; nil on SQLite.
+    func withPostgresConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T? {
+        guard case .postgres(let pool) = self.backend else { return nil }
+        return try await pool.withConnection { try await body($0) }
+    }
+
     /// Runs a single statement (or several that need not be atomic).
-    public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await self.read(body)
     }
 
     /// Runs `body` in one transaction: everything it wrote is kept, or (when it throws) nothing is.
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    ///
+    /// `unbounded` (migrations, which may wait for another node's and build indexes) lifts the statement timeout.
+    public func transaction<T: Sendable>(
+        unbounded: Bool = false, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
         switch self.backend {
         case .sqlite(let connection, let mutex):
             return try await mutex.withLock {
@@ -115,10 +135,11 @@ public final class Database: Service, Sendable {
                     throw error
                 }
             }
-        case .postgres(let client):
-            return try await client.withConnection { connection in
+        case .postgres(let pool):
+            return try await pool.withConnection(long: unbounded) { connection in
                 let sql = connection.sql(queryLogLevel: .trace)
                 try await sql.raw("BEGIN").run()
+                if unbounded { try await sql.raw("SET LOCAL statement_timeout = 0").run() }
                 do {
                     let value = try await body(sql)
                     try await sql.raw("COMMIT").run()
@@ -134,10 +155,10 @@ public final class Database: Service, Sendable {
     /// Holds a PostgreSQL connection listening on `channel` and hands each notification payload to `consume`
     /// until it returns or the connection fails. SQLite has no notifications: throws.
     public func listen(channel: String, consume: @escaping @Sendable (String) async -> Void, onListening: @escaping @Sendable () -> Void) async throws {
-        guard case .postgres(let client) = self.backend else {
+        guard case .postgres(let pool) = self.backend else {
             throw DatabaseSetupError("LISTEN/NOTIFY needs PostgreSQL.")
         }
-        try await client.withConnection { connection in
+        try await pool.withConnection(long: true) { connection in
             try await connection.listen(on: channel) { notifications in
                 onListening()
                 for try await notification in notifications {
@@ -149,6 +170,7 @@ public final class Database: Service, Sendable {
 
     /// True when a trivial query succeeds (`GET /ready`).
     public func ping() async -> Bool {
+        if case .postgres(let pool) = self.backend, !pool.isAvailable { return false }
         do {
             return try await self.read { sql in
                 try await sql.raw("SELECT 1 AS ok").first() != nil
@@ -160,9 +182,40 @@ public final class Database: Service, Sendable {
     }
 }
 
-/// Parses PostgreSQL connection URLs into a `PostgresClient` configuration.
+/// Parses PostgreSQL connection URLs into the pool's configuration and the probe's (one connection outside the pool).
 enum PostgresURL {
     static func parse(_ url: String) throws -> PostgresClient.Configuration {
+        try self.endpoint(url).client
+    }
+
+    struct Endpoint {
+        var client: PostgresClient.Configuration
+        let host: String
+        let port: Int
+        let username: String
+        let password: String?
+        let database: String?
+        let tls: TLSConfiguration?
+        let tlsRequired: Bool
+
+        /// A single-connection configuration with the same server, credentials, TLS and startup parameters.
+        func probe() throws -> PostgresConnection.Configuration {
+            let mode: PostgresConnection.Configuration.TLS
+            if let tls {
+                let context = try NIOSSLContext(configuration: tls)
+                mode = self.tlsRequired ? .require(context) : .prefer(context)
+            } else {
+                mode = .disable
+            }
+            var configuration = PostgresConnection.Configuration(
+                host: self.host, port: self.port, username: self.username, password: self.password, database: self.database, tls: mode
+            )
+            configuration.options.additionalStartupParameters = self.client.options.additionalStartupParameters
+            return configuration
+        }
+    }
+
+    static func endpoint(_ url: String) throws -> Endpoint {
         guard let components = URLComponents(string: url),
               let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql",
               let host = components.host, !host.isEmpty
@@ -172,6 +225,8 @@ enum PostgresURL {
         let username = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
         let password = components.password.flatMap { $0.removingPercentEncoding }
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        let database = path.isEmpty ? nil : path
+        let port = components.port ?? 5432
         let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
         let tls: PostgresClient.Configuration.TLS
         switch sslmode {
@@ -179,9 +234,11 @@ enum PostgresURL {
         case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
         default: tls = .prefer(.makeClientConfiguration())
         }
-        return PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: username, password: password,
-            database: path.isEmpty ? nil : path, tls: tls
+        return Endpoint(
+            client: PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls),
+            host: host, port: port, username: username, password: password, database: database,
+            tls: sslmode == "disable" ? nil : .makeClientConfiguration(),
+            tlsRequired: ["require", "verify-ca", "verify-full"].contains(sslmode)
         )
     }
 }

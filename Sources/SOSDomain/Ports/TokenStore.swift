@@ -48,7 +48,7 @@ public protocol TokenStore: Sendable {
     func rotate(
         tokenHash: String,
         now: Date,
-        replacement: @Sendable (_ userId: UUID, _ familyId: UUID) async throws -> RefreshTokenRecord
+        replacement: @escaping @Sendable (_ userId: UUID, _ familyId: UUID) async throws -> RefreshTokenRecord
     ) async throws -> RefreshRotation
     /// Revokes an access token until it would have expired anyway.
     func revokeAccessToken(key: String, userId: UUID, expiresAt: Date, now: Date) async throws

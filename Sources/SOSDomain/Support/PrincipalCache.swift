@@ -139,7 +139,7 @@ public struct CacheInvalidatingTokenStore: TokenStore {
     public func insert(_ record: RefreshTokenRecord) async throws { try await self.base.insert(record) }
 
     public func rotate(
-        tokenHash: String, now: Date, replacement: @Sendable (_ userId: UUID, _ familyId: UUID) async throws -> RefreshTokenRecord
+        tokenHash: String, now: Date, replacement: @escaping @Sendable (_ userId: UUID, _ familyId: UUID) async throws -> RefreshTokenRecord
     ) async throws -> RefreshRotation {
         let outcome = try await self.base.rotate(tokenHash: tokenHash, now: now, replacement: replacement)
         if case .reused(let userId) = outcome {

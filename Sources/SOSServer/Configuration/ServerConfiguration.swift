@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SOSDomain
 import SOSRealtime
+import SOSStorage
 
 /// Everything the server reads from its environment (and the same settings given as CLI flags).
 public struct ServerConfiguration: Sendable {
@@ -47,6 +48,8 @@ public struct ServerConfiguration: Sendable {
     public var trustForwardedFor: Bool = false
     /// PostgreSQL pool size.
     public var databaseMaxConnections: Int = 20
+    /// Bounds on waiting for PostgreSQL: a pooled connection, one statement (`SOS_DB_ACQUIRE_TIMEOUT_MS`, `SOS_DB_STATEMENT_TIMEOUT_MS`).
+    public var databaseTimeouts = DatabaseTimeouts()
     /// `STRIPE_SECRET_KEY`: card payments go through Stripe when set; otherwise every payment is manual.
     public var stripeSecretKey: String?
     /// `STRIPE_PUBLISHABLE_KEY`: given to the browser client (`GET /api/v1/config`) so it loads Stripe.js and shows
@@ -170,6 +173,8 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_REGISTRATIONS_PER_HOUR", range: 1...1_000_000) { self.registrationsPerHour = value }
         if let value = try int("SOS_MAX_BODY_BYTES", range: 1024...(64 << 20)) { self.maxBodyBytes = value }
         if let value = try int("SOS_DB_MAX_CONNECTIONS", range: 1...500) { self.databaseMaxConnections = value }
+        if let value = try int("SOS_DB_ACQUIRE_TIMEOUT_MS", range: 50...60_000) { self.databaseTimeouts.acquire = .milliseconds(value) }
+        if let value = try int("SOS_DB_STATEMENT_TIMEOUT_MS", range: 100...600_000) { self.databaseTimeouts.statement = .milliseconds(value) }
         if let value = try int("SOS_UPLOAD_QUOTA_MB", range: 1...1_000_000) { self.uploadQuotaBytes = value << 20 }
         if let value = try int("SOS_REMINDER_INTERVAL", range: 1...3600) { self.reminderInterval = .seconds(value) }
         if let value = try int("SOS_AUTH_CACHE_SECONDS", range: 0...60) { self.authCacheSeconds = TimeInterval(value) }

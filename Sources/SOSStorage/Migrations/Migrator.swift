@@ -34,9 +34,11 @@ public struct Migrator: Sendable {
         }
         var done: [Int] = []
         for migration in self.migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
-            let ran = try await self.database.transaction { [kind = self.database.kind] sql in
+            // a migration may wait for another node's and build indexes on big tables: no statement timeout here
+            let ran = try await self.database.transaction(unbounded: true) { [kind = self.database.kind] sql in
                 if kind == .postgres {
-                    try await sql.raw("SELECT pg_advisory_xact_lock(727274201)").run()
+                    // one lock per schema: nodes sharing a schema take turns; separate schemas (tests) do not wait
+                    try await sql.raw("SELECT pg_advisory_xact_lock(727274201, hashtext(current_schema()))").run()
                 }
                 let already = try await sql.raw("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)").first()
                 guard already == nil else { return false }

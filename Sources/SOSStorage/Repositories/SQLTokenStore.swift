@@ -19,7 +19,7 @@ public struct SQLTokenStore: TokenStore {
     public func rotate(
         tokenHash: String,
         now: Date,
-        replacement: @Sendable (_ userId: UUID, _ familyId: UUID) async throws -> RefreshTokenRecord
+        replacement: @escaping @Sendable (_ userId: UUID, _ familyId: UUID) async throws -> RefreshTokenRecord
     ) async throws -> RefreshRotation {
         try await self.database.transaction { sql in
             // step: spend the token only if it is live; the conditional update makes concurrent refreshes race safely

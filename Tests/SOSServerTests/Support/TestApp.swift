@@ -72,6 +72,11 @@ func testConfiguration(dataDirectory: String, schema: String?) -> ServerConfigur
     configuration.databaseURL = TestDatabase.postgresURL
     configuration.databaseSchema = schema
     configuration.databaseMaxConnections = 4
+    // many suites share the machine and one PostgreSQL: a connection may take a while, which is not an outage here
+    // (DatabaseOutageTests sets its own bounds)
+    configuration.databaseTimeouts.acquire = .seconds(30)
+    // and a transaction may take many seconds of wall-clock time while twenty suites share two cores
+    configuration.databaseTimeouts.statement = .seconds(60)
     configuration.jwtSecret = testJWTSecret
     configuration.bcryptCost = 4
     configuration.loginAttemptsPerMinute = 100_000
