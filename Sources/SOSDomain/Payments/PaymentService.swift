@@ -16,6 +16,12 @@ public struct NewPayment: Sendable {
     }
 }
 
+extension NewPayment: IdempotentRequest {
+    public var canonicalText: String {
+        JSON.array([.string(self.appointmentId.uuidString), .number(self.amount), .string(self.currency ?? ""), .string(self.method?.rawValue ?? "")]).text
+    }
+}
+
 /// A provider's webhook event, already verified and parsed at the edge.
 public enum PaymentWebhook: Sendable, Equatable {
     case succeeded(intentId: String, paymentId: UUID?, chargeId: String?, received: ProviderOutcome.Received?)
@@ -68,7 +74,11 @@ public struct PaymentService: Sendable {
 
     // MARK: - Creating and reading
 
-    public func create(_ principal: Principal, _ input: NewPayment) async throws -> (Payment, ProviderOutcome) {
+    /// Starts a payment. With `idempotencyKey`, a retry of the same request gets the payment the first one created (and
+    /// the provider's answer for it again: Stripe returns the same PaymentIntent for the same key) and creates nothing.
+    public func create(_ principal: Principal, _ input: NewPayment, idempotencyKey: String? = nil) async throws -> (Payment, ProviderOutcome) {
+        let idempotency = try idempotencyKey.map { try IdempotencyKey($0, owner: principal.id, endpoint: Self.creationEndpoint, request: input) }
+        if let idempotency, let earlier = try await self.earlierPayment(idempotency) { return earlier }
         guard let appointment = try await self.appointmentStore.find(id: input.appointmentId),
               let actor = AccessPolicy.actor(for: appointment, principal), actor == .patient || actor == .staff
         else {
@@ -95,7 +105,9 @@ public struct PaymentService: Sendable {
             appointmentId: appointment.id, userId: appointment.patientId, amountMinor: amountMinor, currency: currency, method: method,
             provider: provider.kind, metadata: .object(["created_by": .string(principal.id.uuidString.lowercased())]), createdAt: now, updatedAt: now
         )
-        if let existing = try await self.payments.insertIfNoneOpen(payment) {
+        if let existing = try await self.payments.insertIfNoneOpen(payment, idempotency: idempotency) {
+            // step: a concurrent request with the same key may have been the one that stored it
+            if let idempotency, let earlier = try await self.earlierPayment(idempotency) { return earlier }
             throw DomainError.conflict("This appointment already has a \(existing.status.rawValue) payment (\(existing.id.uuidString.lowercased())); confirm or cancel it first.")
         }
         if appointment.status == .paymentFailed {
@@ -103,7 +115,7 @@ public struct PaymentService: Sendable {
         }
         let outcome: ProviderOutcome
         do {
-            outcome = try await provider.create(payment, idempotencyKey: "payment-\(payment.id.uuidString.lowercased())-create")
+            outcome = try await provider.create(payment, idempotencyKey: Self.providerKey(payment))
         } catch {
             _ = try? await self.fail(payment, message: "The payment provider refused the payment: \(Self.message(error))")
             throw error
@@ -117,6 +129,28 @@ public struct PaymentService: Sendable {
             try await self.appointments.holdForClinic(appointmentId: appointment.id)
         }
         await self.announce(payment, previous: nil)
+        return (payment, outcome)
+    }
+
+    static let creationEndpoint = "POST /api/v1/payments"
+
+    static func providerKey(_ payment: Payment) -> String {
+        "payment-\(payment.id.uuidString.lowercased())-create"
+    }
+
+    /// The payment an earlier request with this key created and the provider's answer for it, nil when the key is new.
+    /// The provider is asked again with the payment's own key, so a request cut off after the payment was stored but
+    /// before the provider was reached completes now.
+    private func earlierPayment(_ idempotency: IdempotencyKey) async throws -> (Payment, ProviderOutcome)? {
+        guard let id = try await idempotency.earlier(in: self.payments) else { return nil }
+        guard var payment = try await self.payments.find(id: id) else {
+            throw DomainError.conflict("The payment created with Idempotency-Key '\(idempotency.key)' no longer exists; use a new key.")
+        }
+        let outcome = try await self.provider(of: payment).create(payment, idempotencyKey: Self.providerKey(payment))
+        if payment.stripePaymentIntentId == nil, let intent = outcome.intentId {
+            try await self.payments.setIntent(id: payment.id, intentId: intent, at: self.now())
+            payment.stripePaymentIntentId = intent
+        }
         return (payment, outcome)
     }
 

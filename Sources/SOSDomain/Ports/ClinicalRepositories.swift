@@ -33,6 +33,8 @@ public enum AppointmentWrite: Sendable, Equatable {
     case stale
     /// The patient already holds `maximum` open unpaid bookings of his own.
     case unpaidLimitReached(maximum: Int)
+    /// A concurrent request with the same Idempotency-Key stored first; nothing was written.
+    case keyTaken
 }
 
 /// Checked inside a booking write: a patient may hold at most `maximum` open unpaid bookings he made or accepted
@@ -49,9 +51,10 @@ public struct UnpaidLimit: Sendable, Equatable {
 
 /// Appointments. Booking and rescheduling are atomic with the overlap check, so a doctor is never double-booked;
 /// every update is compare-and-set on `version`, so concurrent changes never overwrite each other.
-public protocol AppointmentRepository: Sendable {
-    /// Inserts unless a slot-holding appointment of the same doctor overlaps or the patient's unpaid limit is reached.
-    func insert(_ appointment: Appointment, unpaidLimit: UnpaidLimit?) async throws -> AppointmentWrite
+public protocol AppointmentRepository: IdempotencyStore {
+    /// Inserts unless a slot-holding appointment of the same doctor overlaps or the patient's unpaid limit is reached;
+    /// records `idempotency` (pointing at the appointment) in the same transaction.
+    func insert(_ appointment: Appointment, unpaidLimit: UnpaidLimit?, idempotency: IdempotencyKey?) async throws -> AppointmentWrite
     /// Saves `appointment` as version `expectedVersion + 1` if the stored version is still `expectedVersion`; when
     /// `checkOverlap`, refuses if the new time or status collides with another booking.
     func update(_ appointment: Appointment, expectedVersion: Int, checkOverlap: Bool, unpaidLimit: UnpaidLimit?) async throws -> AppointmentWrite
@@ -133,9 +136,10 @@ public protocol UploadRegistry: Sendable {
 }
 
 /// Payments and processed provider events.
-public protocol PaymentRepository: Sendable {
+public protocol PaymentRepository: IdempotencyStore {
     /// Inserts unless the appointment already has an open or paid payment; returns that payment instead (nil: inserted).
-    func insertIfNoneOpen(_ payment: Payment) async throws -> Payment?
+    /// Records `idempotency` (pointing at the payment) in the same transaction.
+    func insertIfNoneOpen(_ payment: Payment, idempotency: IdempotencyKey?) async throws -> Payment?
     func find(id: UUID) async throws -> Payment?
     func find(intentId: String) async throws -> Payment?
     /// The appointment's pending or processing payment, if any.

@@ -177,7 +177,7 @@ extension AppointmentService {
             var stored = updated
             stored.version = current.version + 1
             return stored
-        case .stale:
+        case .stale, .keyTaken:
             throw DomainError.stale("appointment")
         case .slotTaken:
             throw DomainError.conflict(slotTaken ?? "The doctor already has an appointment overlapping \(updated.date) \(updated.startTime)–\(updated.endTime).")

@@ -26,6 +26,17 @@ public struct NewAppointment: Sendable {
     }
 }
 
+extension NewAppointment: IdempotentRequest {
+    public var canonicalText: String {
+        let fields: [JSON] = [
+            .string(self.patientId?.uuidString ?? ""), .string(self.doctorId.uuidString), .string(self.date.description),
+            .string(self.startTime.description), .string(self.endTime.description), .string(self.consultationType.rawValue),
+            .array((self.symptoms ?? []).map(JSON.string)), .string(self.additionalNote ?? ""), self.visitLocation ?? .null,
+        ]
+        return JSON.array(fields).text
+    }
+}
+
 /// What a client may change (`PUT /appointments/:id`); nil/unchanged leaves a field as it is.
 public struct AppointmentChanges: Sendable {
     public var date: LocalDate?
@@ -94,7 +105,11 @@ public struct AppointmentService: Sendable {
 
     // MARK: - Booking
 
-    public func book(_ principal: Principal, _ input: NewAppointment) async throws -> Appointment {
+    /// Books an appointment. With `idempotencyKey`, a retry of the same request returns the appointment the first one
+    /// created (as it is now) and books nothing; the key with a different request is refused (409).
+    public func book(_ principal: Principal, _ input: NewAppointment, idempotencyKey: String? = nil) async throws -> Appointment {
+        let idempotency = try idempotencyKey.map { try IdempotencyKey($0, owner: principal.id, endpoint: Self.bookingEndpoint, request: input) }
+        if let idempotency, let earlier = try await self.earlierBooking(idempotency) { return earlier }
         let patientId: UUID
         let forPatient = AccessPolicy.allows(.bookForPatients, principal)
         if forPatient {
@@ -145,8 +160,12 @@ public struct AppointmentService: Sendable {
             patientAcceptance: ownBooking ? .accepted : .pending,
             holdExpiresAt: self.rules.holdEnd(bookedAt: now, startsAt: startsAt, route: self.rules.newBookingRoute), fee: fee
         )
-        switch try await self.appointments.insert(appointment, unpaidLimit: UnpaidLimit(maximum: self.rules.maxUnpaidPerPatient, now: now)) {
+        switch try await self.appointments.insert(appointment, unpaidLimit: UnpaidLimit(maximum: self.rules.maxUnpaidPerPatient, now: now), idempotency: idempotency) {
         case .saved: break
+        case .keyTaken:
+            // step: a concurrent request with the same key stored first
+            if let idempotency, let earlier = try await self.earlierBooking(idempotency) { return earlier }
+            throw DomainError.conflict("A request with this Idempotency-Key is still in progress; retry it in a moment.")
         case .slotTaken, .stale:
             throw DomainError.conflict("\(doctor.user.name) already has an appointment overlapping \(input.date) \(input.startTime)–\(input.endTime). Pick another slot from /api/v1/availabilities/slots.")
         case .unpaidLimitReached(let maximum):
@@ -159,6 +178,17 @@ public struct AppointmentService: Sendable {
             data: .object(["appointment_id": .string(appointment.id.uuidString.lowercased())])
         )
         await self.publish("appointment.created", appointment)
+        return appointment
+    }
+
+    static let bookingEndpoint = "POST /api/v1/appointments"
+
+    /// The appointment an earlier request with this key booked, nil when the key is new.
+    private func earlierBooking(_ idempotency: IdempotencyKey) async throws -> Appointment? {
+        guard let id = try await idempotency.earlier(in: self.appointments) else { return nil }
+        guard let appointment = try await self.appointments.find(id: id) else {
+            throw DomainError.conflict("The appointment booked with Idempotency-Key '\(idempotency.key)' has since been deleted; use a new key to book again.")
+        }
         return appointment
     }
 

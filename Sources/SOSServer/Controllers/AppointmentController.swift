@@ -87,7 +87,7 @@ struct AppointmentController {
             patientId: body.user_id, doctorId: body.doctor_id, date: body.date, startTime: body.start_time, endTime: body.end_time,
             consultationType: body.consultation_type, symptoms: body.symptoms, additionalNote: body.additional_note,
             visitLocation: body.visit_location == .null ? nil : body.visit_location
-        ))
+        ), idempotencyKey: request.headers[.idempotencyKey])
         return EditedResponse(status: .created, response: AppointmentMessageEnvelope(message: "Appointment created", appointment: AppointmentPayload(appointment)))
     }
 

@@ -51,7 +51,7 @@ struct PaymentController {
         let body = try await request.decode(as: CreateBody.self, context: context)
         let (payment, outcome) = try await self.payments.create(context.principal, NewPayment(
             appointmentId: body.appointment_id, amount: body.amount, currency: body.currency, method: body.payment_method
-        ))
+        ), idempotencyKey: request.headers[.idempotencyKey])
         return EditedResponse(status: .created, response: PaymentCreatedPayload(
             paymentId: payment.id.apiString, clientSecret: outcome.clientSecret ?? "", paymentIntentId: outcome.intentId ?? "",
             amount: payment.currency.majorUnits(payment.amountMinor), currency: payment.currency.code, status: payment.status

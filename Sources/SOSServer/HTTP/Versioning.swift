@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 
 /// Compare-and-set over HTTP: a versioned object's `ETag` is its version (`"7"`); a write may send it back as
@@ -17,4 +18,9 @@ enum Versioning {
         }
         return version
     }
+}
+
+extension HTTPField.Name {
+    /// `Idempotency-Key` on `POST /appointments` and `POST /payments` (`IdempotencyKey`).
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SOSDomain
+import SOSStorage
 import ServiceLifecycle
 
 /// A background job: once start-up is done, waits `interval`, runs `work`, and again, until graceful shutdown.
@@ -50,10 +51,11 @@ extension AppServices {
                 let released = try await payments.releaseEndedHolds()
                 if released > 0 { logger.info("Released unpaid bookings whose hold ended", metadata: ["count": "\(released)"]) }
             },
-            // housekeeping: expired refresh tokens and revocations, old broker overflow rows
-            PeriodicJob(name: "Token purge", interval: .seconds(3600), prepared: self.prepared, logger: logger) { [tokens, postgresBroker] in
+            // housekeeping: expired refresh tokens and revocations, old broker overflow rows, idempotency keys past retention
+            PeriodicJob(name: "Token purge", interval: .seconds(3600), prepared: self.prepared, logger: logger) { [tokens, postgresBroker, database] in
                 try await tokens.purgeExpired(now: Date())
                 try await postgresBroker?.purge()
+                _ = try await SQLIdempotencyKeys.purge(before: Date().addingTimeInterval(-IdempotencyKey.retention), database: database)
             },
         ]
     }

@@ -35,6 +35,7 @@ extension Migration {
         .m006OutboxExpiry,
         .m007OAuthBinding,
         .m008Trust,
+        .m009Idempotency,
     ]
 }
 

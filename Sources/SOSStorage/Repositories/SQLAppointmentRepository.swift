@@ -30,11 +30,29 @@ public struct SQLAppointmentRepository: AppointmentRepository {
 
     static let detailsSelect = "\(detailsColumns) \(detailsFrom)"
 
-    public func insert(_ appointment: Appointment, unpaidLimit: UnpaidLimit?) async throws -> AppointmentWrite {
+    public func insert(_ appointment: Appointment, unpaidLimit: UnpaidLimit?, idempotency: IdempotencyKey?) async throws -> AppointmentWrite {
+        do {
+            return try await self.insertChecked(appointment, unpaidLimit: unpaidLimit, idempotency: idempotency)
+        } catch where idempotency != nil && SQLErrors.isUniqueViolation(error) {
+            // step: the only unique key of a new appointment besides its fresh id is the Idempotency-Key
+            return .keyTaken
+        }
+    }
+
+    public func idempotencyRecord(owner: UUID, key: String) async throws -> IdempotencyRecord? {
+        try await SQLIdempotencyKeys.find(owner: owner, key: key, database: self.database)
+    }
+
+    private func insertChecked(_ appointment: Appointment, unpaidLimit: UnpaidLimit?, idempotency: IdempotencyKey?) async throws -> AppointmentWrite {
         try await self.database.transaction { [kind = self.database.kind] sql in
             try await Self.lock(.doctor, appointment.doctorId, kind: kind, in: sql)
+            // step: a retry that waited on the doctor's lock behind the original request finds its key here
+            if let idempotency, try await SQLIdempotencyKeys.exists(idempotency, in: sql) { return .keyTaken }
             if appointment.status.holdsSlot, try await Self.overlaps(appointment, in: sql) { return .slotTaken }
             if let limit = unpaidLimit, let reached = try await Self.unpaidLimitReached(appointment, limit, kind: kind, in: sql) { return reached }
+            if let idempotency {
+                try await SQLIdempotencyKeys.record(idempotency, resourceId: appointment.id, at: appointment.createdAt, in: sql)
+            }
             try await sql.raw("""
                 INSERT INTO appointments (id, patient_id, doctor_id, date, start_time, end_time, status, stream_channel_id, consultation_type,
                     symptoms, additional_note, visit_location, starts_at, ends_at, created_at, updated_at, booked_by, patient_acceptance,
@@ -88,6 +106,17 @@ public struct SQLAppointmentRepository: AppointmentRepository {
     }
 
     public func list(_ query: AppointmentQuery) async throws -> Page<AppointmentDetails> {
+        // step: a patient's or doctor's newest-first page, the hottest read, is a prepared statement on PostgreSQL
+        if let owner = AppointmentPages.owner(of: query), let (rows, total) = try await self.database.withPostgresConnection({ [logger = self.database.logger] connection in
+            try await AppointmentPages.fetch(owner, page: query.page, on: connection, logger: logger)
+        }), let total {
+            return Page(items: try rows.map(AppointmentPages.details(from:)), total: total, request: query.page)
+        }
+        return try await self.listGeneral(query)
+    }
+
+    /// Any list, on either database: one page of appointments, then their people in one lookup.
+    func listGeneral(_ query: AppointmentQuery) async throws -> Page<AppointmentDetails> {
         try await self.database.read { sql in
             let filter = Self.filter(query)
             let direction = query.sortOrder == .asc ? "ASC" : "DESC"

@@ -27,7 +27,11 @@ public struct SQLPaymentRepository: PaymentRepository {
 
     static let blocking = ["pending", "processing", "succeeded", "partially_refunded"]
 
-    public func insertIfNoneOpen(_ payment: Payment) async throws -> Payment? {
+    public func idempotencyRecord(owner: UUID, key: String) async throws -> IdempotencyRecord? {
+        try await SQLIdempotencyKeys.find(owner: owner, key: key, database: self.database)
+    }
+
+    public func insertIfNoneOpen(_ payment: Payment, idempotency: IdempotencyKey?) async throws -> Payment? {
         do {
             return try await self.database.transaction { sql in
                 if let existing = try await sql.raw("""
@@ -35,6 +39,9 @@ public struct SQLPaymentRepository: PaymentRepository {
                     AND y.status IN (\(binds: Self.blocking)) LIMIT 1
                     """).first() {
                     return try Self.payment(from: existing)
+                }
+                if let idempotency {
+                    try await SQLIdempotencyKeys.record(idempotency, resourceId: payment.id, at: payment.createdAt, in: sql)
                 }
                 try await sql.raw("""
                     INSERT INTO payments (id, appointment_id, user_id, amount_minor, currency, exponent, status, payment_method, provider,
