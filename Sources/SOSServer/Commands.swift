@@ -40,10 +40,12 @@ public enum ServerCommands {
     }
 
     /// Fills the database with demo accounts (and, once the clinical domain exists, their data).
-    public static func seedDemo(_ configuration: ServerConfiguration, scale: Int) async throws {
+    public static func seedDemo(_ configuration: ServerConfiguration, scale: Int, doctors: Int? = nil, patients: Int? = nil,
+                                appointmentsPerDoctor: Int? = nil) async throws {
         try await Self.withServices(configuration) { services in
             try await services.prepare()
-            let summary = try await DemoSeeder(services: services).seed(scale: scale)
+            let amount = DemoSeeder.Amount(scale: scale, doctors: doctors, patients: patients, appointmentsPerDoctor: appointmentsPerDoctor)
+            let summary = try await DemoSeeder(services: services).seed(amount)
             print(summary)
         }
     }

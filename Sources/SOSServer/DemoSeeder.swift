@@ -22,13 +22,30 @@ struct DemoSeeder {
         return [.home: (12_000 + step) * scale, .online: (4_500 + step) * scale, .video: (4_500 + step) * scale, .chat: (2_500 + step) * scale]
     }
 
+    /// How much demo data: `scale` sets the defaults (5·N doctors, 20·N patients, 50 appointments per doctor).
+    struct Amount: Sendable {
+        var doctors: Int
+        var patients: Int
+        var appointmentsPerDoctor: Int
+
+        init(scale: Int, doctors: Int? = nil, patients: Int? = nil, appointmentsPerDoctor: Int? = nil) {
+            self.doctors = doctors ?? 5 * scale
+            self.patients = patients ?? 20 * scale
+            self.appointmentsPerDoctor = appointmentsPerDoctor ?? 50
+        }
+    }
+
     func seed(scale: Int) async throws -> String {
+        try await self.seed(Amount(scale: scale))
+    }
+
+    func seed(_ amount: Amount) async throws -> String {
         let now = Date()
         let hash = try await self.services.passwordHasher.hash("Demo1234!")
         var doctors: [User] = []
         var newDoctors: Set<UUID> = []
         var created = 0
-        for index in 0..<(5 * scale) {
+        for index in 0..<amount.doctors {
             let (user, isNew) = try await self.account(email: "doctor\(index + 1)@demo.sos", name: "Dr Demo \(index + 1)", role: .doctor, hash: hash, now: now)
             doctors.append(user)
             if isNew {
@@ -38,7 +55,7 @@ struct DemoSeeder {
             }
         }
         var patients: [User] = []
-        for index in 0..<(20 * scale) {
+        for index in 0..<amount.patients {
             let (user, isNew) = try await self.account(email: "patient\(index + 1)@demo.sos", name: "Patient Demo \(index + 1)", role: .patient, hash: hash, now: now)
             patients.append(user)
             created += isNew ? 1 : 0
@@ -52,7 +69,7 @@ struct DemoSeeder {
         }
         var booked = 0
         for (index, doctor) in doctors.enumerated() where newDoctors.contains(doctor.id) && !patients.isEmpty {
-            booked += try await self.appointments(for: doctor, doctorIndex: index, patients: patients, now: now)
+            booked += try await self.appointments(for: doctor, doctorIndex: index, patients: patients, count: amount.appointmentsPerDoctor, now: now)
         }
         return "Demo data ready: \(created) new account(s), \(booked) new appointment(s); \(doctors.count) doctors, \(patients.count) patients, 1 secretary (password Demo1234!)."
     }
@@ -82,22 +99,22 @@ struct DemoSeeder {
         ))
     }
 
-    /// 50 appointments per doctor on weekdays over the next ten weeks, 30 minutes each, mixed statuses.
-    private func appointments(for doctor: User, doctorIndex: Int, patients: [User], now: Date) async throws -> Int {
+    /// `count` appointments per doctor on weekdays from tomorrow, 20 a day of 30 minutes each, mixed statuses.
+    private func appointments(for doctor: User, doctorIndex: Int, patients: [User], count: Int, now: Date) async throws -> Int {
         guard let full = try await self.services.doctorStore.find(id: doctor.id) else { return 0 }
         let zone = TimeZone(identifier: full.profile.timeZone) ?? TimeZone(identifier: "UTC")!
         let statuses: [AppointmentStatus] = [.pendingPayment, .paymentCompleted, .confirmed, .confirmed, .completed, .cancelled]
         var day = LocalDate.today(in: zone, now: now).adding(days: 1)
         var made = 0
         var slot = 0
-        while made < 50 {
+        while made < count {
             if day.weekday == .saturday || day.weekday == .sunday {
                 day = day.adding(days: 1)
                 continue
             }
             let start = LocalTime(seconds: 8 * 3600 + (slot % 20) * 1800)!
             let end = LocalTime(seconds: start.seconds + 1800)!
-            let patient = patients[(doctorIndex * 50 + made) % patients.count]
+            let patient = patients[(doctorIndex * count + made) % patients.count]
             let type = ConsultationType.allCases[made % 4]
             let status = statuses[(doctorIndex + made) % statuses.count]
             let startsAt = WallClock.instant(day, start, in: zone)
@@ -109,10 +126,10 @@ struct DemoSeeder {
                 holdExpiresAt: status == .pendingPayment ? rules.holdEnd(bookedAt: now, startsAt: startsAt, route: rules.newBookingRoute) : nil,
                 cancellationReason: status == .cancelled ? "Cancelled by the patient." : nil, fee: full.profile.fee(for: type)
             )
-            if try await self.services.appointmentStore.insert(appointment, unpaidLimit: nil) == .saved { made += 1 }
+            if try await self.services.appointmentStore.insert(appointment, unpaidLimit: nil, idempotency: nil) == .saved { made += 1 }
             slot += 1
             if slot % 20 == 0 { day = day.adding(days: 1) }
-            if slot > 2000 { break }
+            if slot > 20 * count + 2000 { break }
         }
         return made
     }

@@ -124,9 +124,17 @@ struct SeedDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "seed-demo", abstract: "Fill the database with demo data.")
     @OptionGroup var options: ConfigOptions
     @Option(help: "Multiplier for the amount of data (1 = a handful of accounts).") var scale: Int = 1
+    @Option(help: "Doctors (default 5 × scale).") var doctors: Int?
+    @Option(help: "Patients (default 20 × scale).") var patients: Int?
+    @Option(name: .customLong("appointments-per-doctor"), help: "Appointments per new doctor (default 50).") var appointmentsPerDoctor: Int?
 
     func run() async throws {
         guard self.scale >= 1 else { throw ValidationError("--scale must be at least 1.") }
-        try await withConfiguration(self.options) { try await ServerCommands.seedDemo($0, scale: self.scale) }
+        for (name, value) in [("doctors", self.doctors), ("patients", self.patients), ("appointments-per-doctor", self.appointmentsPerDoctor)] {
+            if let value, value < 1 { throw ValidationError("--\(name) must be at least 1.") }
+        }
+        try await withConfiguration(self.options) {
+            try await ServerCommands.seedDemo($0, scale: self.scale, doctors: self.doctors, patients: self.patients, appointmentsPerDoctor: self.appointmentsPerDoctor)
+        }
     }
 }
