@@ -22,9 +22,11 @@ echo "open-file limit $LIMIT (hard $(ulimit -Hn)): up to $MAX sockets"
 sysctl -qw net.ipv4.ip_local_port_range="1024 65000" 2>/dev/null || true
 
 step "Release builds (server, load tool)"
-swift build -c release --product sos-server 2>&1 | tail -1
+# step: SCRATCH keeps release builds apart from the debug build folder (e.g. SCRATCH=.build-release)
+SCRATCH=${SCRATCH:-.build}
+swift build -c release --product sos-server --scratch-path "$SCRATCH" 2>&1 | tail -1
 swift build -c release --package-path Benchmarks/ws-load 2>&1 | tail -1
-BIN="$ROOT/.build/release/sos-server"
+BIN="$(cd "$SCRATCH" && pwd)/release/sos-server"
 LOAD="$ROOT/Benchmarks/ws-load/.build/release/ws-load"
 
 step "PostgreSQL and demo data"
@@ -87,7 +89,7 @@ for scenario in $SCENARIOS; do
     connections)
       step "Idle authenticated sockets"
       idle_sockets 10000 0
-      idle_sockets 10000 1
+      for count in 1000 10000; do idle_sockets $count 1; done
       [ "$MAX" -gt 10000 ] && idle_sockets "$MAX" 1
       ;;
     chat)
