@@ -28,8 +28,10 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableCh
     private var context: ChannelHandlerContext?
     private(set) var state = CloseState.open
     private var closeTimer: Scheduled<Void>?
-    /// A ping went out and no pong came back yet.
+    /// A ping went out and nothing came back since.
     var awaitingPong = false
+    /// Something arrived since the last heartbeat tick (a socket that talks is alive and is not pinged).
+    var heardFrom = true
     private var readsPaused = false
     private var readWanted = false
 
@@ -74,9 +76,14 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableCh
         }
     }
 
-    /// Called by `ConnectionLoops` every ping interval: a ping, or 1001 when the last one got no pong.
+    /// Called by `ConnectionLoops` every ping interval: a socket that sent nothing since the last tick gets a ping;
+    /// one that answered nothing to the last ping is closed with 1001.
     func heartbeat() {
         guard self.state == .open, let context = self.context else { return }
+        if self.heardFrom {
+            self.heardFrom = false
+            return
+        }
         if self.awaitingPong {
             self.close(code: 1001, reason: "No pong to the server's ping")
             return
@@ -106,6 +113,8 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableCh
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = Self.unwrapInboundIn(data)
         guard self.state != .closed else { return }
+        self.heardFrom = true
+        self.awaitingPong = false
         switch frame.opcode {
         case .text, .binary, .continuation:
             guard self.state == .open else { return }  // step: after our close frame only the peer's close matters
@@ -121,8 +130,6 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableCh
             } else if frame.opcode == .ping {
                 guard self.state == .open else { return }
                 context.writeAndFlush(Self.wrapOutboundOut(WireFrame.control(.pong, payload: frame.unmaskedData)), promise: nil)
-            } else {
-                self.awaitingPong = false
             }
         default:
             self.fail(.protocolError("Unknown opcode"))
