@@ -16,8 +16,9 @@ REPORTS=$(mktemp -d /tmp/sos-autobahn.XXXXXX)
 CLEANUP+=("rm -rf $REPORTS")
 if [ "$MODE" = full ]; then
   step "Release build"
-  swift build -c release --product sos-server 2>&1 | tail -1
-  SERVER_BIN="$ROOT/.build/release/sos-server" start_server ""
+  SCRATCH=${SCRATCH:-.build}  # step: e.g. SCRATCH=.build-release keeps release builds apart from the debug folder
+  swift build -c release --product sos-server --scratch-path "$SCRATCH" 2>&1 | tail -1
+  SERVER_BIN="$(cd "$SCRATCH" && pwd)/release/sos-server" start_server ""
   step "Autobahn sections 1-7, 9, 10, 12, 13"
   run_autobahn "$REPORTS/full" -i '1.*' -i '2.*' -i '3.*' -i '4.*' -i '5.*' -i '6.*' -i '7.*' -i '9.*' -i '10.*' -i '12.*' -i '13.*'
   python3 scripts/lib/autobahn_summary.py "$REPORTS/full/index.json" > protocol/autobahn-results.md

@@ -5,8 +5,11 @@
 #   2. chat between patient/doctor pairs at 500 and 3,000 messages/s: send → deliver and send → ack (stored)
 #   3. stored-message throughput: pipelined chat.send, acks after commit
 #   4. an appointment update fanned out to 1,000 and 10,000 admin dashboards
+#   5. cluster: several server processes on one PostgreSQL (as many as the per-process open-file limit needs for
+#      CLUSTER_SOCKETS, default 100,000), the load tool in one process per server; every socket authenticated; one
+#      appointment update from node 1 to every dashboard on every node; a chat from node 1 to node 2
 # Usage: scripts/bench-ws.sh [max_sockets (default 100000, or what the open-file limit allows)] [scenario ...]
-#        scenarios: connections chat throughput fanout
+#        scenarios: connections chat throughput fanout cluster
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,14 +20,16 @@ ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 LIMIT=$(ulimit -n)
 MAX=${1:-$(( LIMIT - 1000 < 100000 ? LIMIT - 1000 : 100000 ))}
 shift || true
-SCENARIOS=${*:-connections chat throughput fanout}
+SCENARIOS=${*:-connections chat throughput fanout cluster}
 echo "open-file limit $LIMIT (hard $(ulimit -Hn)): up to $MAX sockets"
 sysctl -qw net.ipv4.ip_local_port_range="1024 65000" 2>/dev/null || true
 
 step "Release builds (server, load tool)"
-swift build -c release --product sos-server 2>&1 | tail -1
+# step: SCRATCH keeps release builds apart from the debug build folder (e.g. SCRATCH=.build-release)
+SCRATCH=${SCRATCH:-.build}
+swift build -c release --product sos-server --scratch-path "$SCRATCH" 2>&1 | tail -1
 swift build -c release --package-path Benchmarks/ws-load 2>&1 | tail -1
-BIN="$ROOT/.build/release/sos-server"
+BIN="$(cd "$SCRATCH" && pwd)/release/sos-server"
 LOAD="$ROOT/Benchmarks/ws-load/.build/release/ws-load"
 
 step "PostgreSQL and demo data"
@@ -52,7 +57,7 @@ start_bench_server() {
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
 }
 stop_bench_server() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$PID/status"; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/${1:-$PID}/status"; }
 URL="ws://127.0.0.1:$PORT/api/v1/ws"
 SOURCES="127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9"
 
@@ -87,7 +92,7 @@ for scenario in $SCENARIOS; do
     connections)
       step "Idle authenticated sockets"
       idle_sockets 10000 0
-      idle_sockets 10000 1
+      for count in 1000 10000; do idle_sockets $count 1; done
       [ "$MAX" -gt 10000 ] && idle_sockets "$MAX" 1
       ;;
     chat)
@@ -115,6 +120,56 @@ for scenario in $SCENARIOS; do
           --updates 20 --threads 1 --sources "$SOURCES" | sed "s/^/[$dashboards dashboards] /"
       done
       stop_bench_server
+      ;;
+  esac
+    cluster)
+      step "Several nodes on one PostgreSQL: ${CLUSTER_SOCKETS:=100000} sockets over LISTEN/NOTIFY"
+      PER_PROCESS=$(( LIMIT - 1000 ))
+      NODES=${NODES:-$(( (CLUSTER_SOCKETS + PER_PROCESS - 1) / PER_PROCESS ))}
+      [ "$NODES" -lt 2 ] && NODES=2
+      PER_NODE=$(( CLUSTER_SOCKETS / NODES ))
+      echo "$NODES server processes × $PER_NODE sockets (open-file limit $LIMIT per process), one load process each"
+      PORTS=() PIDS=()
+      for node in $(seq 1 "$NODES"); do
+        port=$(free_port)
+        SOS_PORT=$port SOS_DB_MAX_CONNECTIONS=6 SOS_WS_RATE_PER_SECOND=${SOS_WS_RATE_PER_SECOND:-100000} "$BIN" serve > "$DATA/node$node.log" 2>&1 &
+        PIDS+=($!) PORTS+=("$port")
+        CLEANUP+=("kill $! 2>/dev/null")
+      done
+      for port in "${PORTS[@]}"; do for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.1; done; done
+      sleep 2
+      base=0
+      for pid in "${PIDS[@]}"; do base=$(( base + $(rss_kb "$pid") )); done
+      started=$(date +%s.%N)
+      LISTENERS=()
+      for node in $(seq 1 "$NODES"); do
+        "$LOAD" listen --url "ws://127.0.0.1:${PORTS[$((node - 1))]}/api/v1/ws" --secret "$SECRET" --users "$DATA/admins.txt" --count "$PER_NODE" \
+          --sources "$SOURCES" --parallel 256 --threads 1 --hold "${CLUSTER_HOLD:-60}" > "$DATA/listen$node.log" 2>&1 &
+        LISTENERS+=($!)
+      done
+      for node in $(seq 1 "$NODES"); do
+        while ! grep -q HOLDING "$DATA/listen$node.log" 2>/dev/null; do
+          kill -0 "${LISTENERS[$((node - 1))]}" 2>/dev/null || { cat "$DATA/listen$node.log"; break; }
+          sleep 0.5
+        done
+      done
+      connected=$(date +%s.%N)
+      open=$(awk '/HOLDING/ {s += $2} END {print s}' "$DATA"/listen*.log)
+      sleep 5
+      after=0
+      for pid in "${PIDS[@]}"; do after=$(( after + $(rss_kb "$pid") )); done
+      grep -h "connected:" "$DATA"/listen*.log
+      echo "RESULT cluster: $open of $(( PER_NODE * NODES )) sockets authenticated on $NODES nodes in $(printf '%.1f' "$(echo "$connected - $started" | bc)") s" \
+        "($(printf '%.0f' "$(echo "$open / ($connected - $started)" | bc -l)") sockets/s); server RSS $((base / 1024)) MB -> $((after / 1024)) MB in total" \
+        "= $(( (after - base) * 1024 / (open > 0 ? open : 1) )) bytes per socket; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+      # step: one appointment update through node 1 reaches every dashboard on every node; a chat crosses from node 1 to node 2
+      "$LOAD" update --url "http://127.0.0.1:${PORTS[0]}/api/v1/ws" --secret "$SECRET" --users "$DATA/admins.txt" --appointment "$APPOINTMENT" \
+        --updates 10 --pause 2 | sed "s/^/[cluster update] /"
+      "$LOAD" chat --url "ws://127.0.0.1:${PORTS[0]}/api/v1/ws" --url2 "ws://127.0.0.1:${PORTS[1]}/api/v1/ws" --secret "$SECRET" \
+        --pairs "$DATA/pairs.txt" --count 50 --rate 200 --duration 5 --threads 1 | sed "s/^/[cluster chat node 1 → node 2] /"
+      for listener in "${LISTENERS[@]}"; do wait "$listener" || true; done
+      grep -h -E "LISTENED|update →" "$DATA"/listen*.log | sed "s/^/[cluster dashboards] /"
+      for pid in "${PIDS[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null || true; done
       ;;
   esac
 done

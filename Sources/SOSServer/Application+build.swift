@@ -5,8 +5,8 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
-import HummingbirdWebSocket
 import SOSDomain
 import SOSRealtime
 import SOSStorage
@@ -107,7 +107,9 @@ public struct AppServices: Sendable {
             StripePaymentProvider(secretKey: $0, apiBase: configuration.stripeAPIBase, client: HTTPClient.shared)
         }
         let chatStore = SQLChatRepository(database: database)
-        let chat = ChatService(chats: chatStore, users: users, relationships: chatStore, events: events)
+        // step: one rule and one cache for who is related to whom, shared by chat and the hub's presence
+        let relationships = Relationships(repository: chatStore)
+        let chat = ChatService(chats: chatStore, users: users, relationships: relationships, events: events)
         let video = VideoService(
             videos: SQLVideoRepository(database: database), appointments: appointmentStore, users: users, events: events, secrets: secrets
         )
@@ -119,8 +121,10 @@ public struct AppServices: Sendable {
         hubConfiguration.maxPendingSessions = configuration.connections.maxPendingWebSockets
         let hub = Hub(
             configuration: hubConfiguration,
-            dependencies: HubDependencies(auth: auth, chat: chat, video: video, appointments: appointments, relationships: chatStore, render: EventRenderer.render),
-            broker: postgresBroker ?? InMemoryBroker(), logger: logger
+            dependencies: HubDependencies(
+                auth: auth, chat: chat, video: video, appointments: appointments, relationships: relationships, render: EventRenderer.render
+            ),
+            broker: postgresBroker ?? InMemoryBroker(), logger: logger, eventLoopGroup: MultiThreadedEventLoopGroup.singleton
         )
         events.add(hub)
         let outbox = OutboxDispatcher(
@@ -229,12 +233,10 @@ public func buildApplication(
 ) throws -> Application<RouterResponder<AppRequestContext>> {
     let configuration = services.configuration
     let router = buildRouter(services, extraRoutes: extraRoutes)
-    let webSocketRouter = WebSocketRoutes.router(
-        hub: services.hub, maxMessageBytes: configuration.hub.maxMessageBytes, development: configuration.mode == .development
-    )
+    let webSockets = WebSocketEndpoints(hub: services.hub, development: configuration.mode == .development)
     var app = Application(
         router: router,
-        server: try serverBuilder(configuration, webSocketRouter: webSocketRouter, logger: services.logger),
+        server: try serverBuilder(configuration, webSockets: webSockets, logger: services.logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sos-server"),
         services: [
             services.database,
@@ -258,22 +260,19 @@ public func serviceGroup(_ app: some ApplicationProtocol & Service, _ services: 
     ))
 }
 
-/// HTTP/1.1 with the WebSocket upgrade on the same port, wrapped in TLS when `SOS_TLS_CERT` and `SOS_TLS_KEY` are set,
-/// behind the connection caps and slow-client timeouts (`ConnectionLimits`).
-func serverBuilder(_ configuration: ServerConfiguration, webSocketRouter: Router<HubRequestContext>, logger: Logger) throws -> HTTPServerBuilder {
+/// HTTP/1.1 with the WebSocket upgrade on the same port (`HubUpgradeChannel`: upgraded sockets are served by channel
+/// handlers, no task each), wrapped in TLS when `SOS_TLS_CERT` and `SOS_TLS_KEY` are set, behind the connection caps
+/// and slow-client timeouts (`ConnectionLimits`).
+func serverBuilder(_ configuration: ServerConfiguration, webSockets: WebSocketEndpoints, logger: Logger) throws -> HTTPServerBuilder {
     let limits = configuration.connections
     let counter = ConnectionCounter(limits: limits)
-    let channel = HTTP1WebSocketUpgradeChannel.Configuration(
-        http1: HTTP1Channel.Configuration(
-            additionalChannelHandlers: [ConnectionGuard(limits: limits, logger: logger)],
-            idleTimeout: .milliseconds(Int64(limits.requestHeadTimeout * 1000))
-        ),
-        ws: WebSocketRoutes.configuration(maxMessageBytes: configuration.hub.maxMessageBytes)
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [ConnectionGuard(limits: limits, logger: logger)],
+        idleTimeout: .milliseconds(Int64(limits.requestHeadTimeout * 1000))
     )
     let tls = try tlsConfiguration(configuration)
-    let webSocketResponder = webSocketRouter.buildResponder()
     return HTTPServerBuilder { responder in
-        let base = HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channel)
+        let base = HubUpgradeChannel(responder: responder, http1: http1, endpoints: webSockets)
         guard let tls else { return GuardedChildChannel(base: base, counter: counter, logger: logger) }
         return GuardedChildChannel(base: try TLSChannel(base, tlsConfiguration: tls), counter: counter, logger: logger)
     }

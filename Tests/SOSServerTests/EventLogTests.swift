@@ -8,7 +8,7 @@ import Testing
 struct EventLogTests {
     @Test("Per user the log keeps at most its byte budget, newest first; resuming past what was dropped is a gap")
     func perUserBytes() {
-        let log = EventLog(epoch: "e", retention: 600, perUser: 256, bytesPerUser: 10_000, bytesTotal: 1 << 30)
+        var log = EventLog(epoch: "e", retention: 600, perUser: 256, bytesPerUser: 10_000, bytesTotal: 1 << 30)
         let user = UUID()
         let data = "\"" + String(repeating: "x", count: 1000) + "\""
         for _ in 0..<50 { _ = log.append(user: user, type: "appointment.updated", renderedData: data) }
@@ -21,7 +21,7 @@ struct EventLogTests {
 
     @Test("The whole node keeps at most its byte ceiling, dropping the oldest events of anyone first")
     func totalCeiling() {
-        let log = EventLog(epoch: "e", retention: 600, perUser: 256, bytesPerUser: 1 << 20, bytesTotal: 50_000)
+        var log = EventLog(epoch: "e", retention: 600, perUser: 256, bytesPerUser: 1 << 20, bytesTotal: 50_000)
         let data = "\"" + String(repeating: "y", count: 900) + "\""
         let early = UUID()
         for _ in 0..<10 { _ = log.append(user: early, type: "chat.message", renderedData: data) }
@@ -38,10 +38,13 @@ struct EventLogTests {
 
     @Test("A socket queue refuses frames beyond its byte budget (the hub then closes it with 4008)")
     func queueBytes() {
-        let queue = OutboundQueue(capacity: 512, maxBytes: 10_000)
+        var queue = OutboundQueue(capacity: 512, maxBytes: 10_000)
         let frame = String(repeating: "z", count: 3000)
-        #expect(queue.enqueue(frame) && queue.enqueue(frame) && queue.enqueue(frame))
-        #expect(!queue.enqueue(frame), "a fourth 3 KB frame would pass 10 KB")
-        #expect(queue.enqueue("small"), "what still fits is taken")
+        let taken = (0..<3).map { _ in queue.enqueue(frame) }
+        #expect(taken == [true, true, true])
+        let fourth = queue.enqueue(frame)
+        #expect(!fourth, "a fourth 3 KB frame would pass 10 KB")
+        let small = queue.enqueue("small")
+        #expect(small, "what still fits is taken")
     }
 }

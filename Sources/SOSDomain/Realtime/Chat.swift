@@ -69,13 +69,11 @@ public protocol ChatRepository: Sendable {
     func conversations(userId: UUID, limit: Int) async throws -> [Conversation]
 }
 
-/// Who has a care relationship with whom: appointments (not cancelled) link patients and doctors; secretaries
-/// are linked to their doctors.
+/// The query behind `Relationships` (the rule is `AccessPolicy.related`): who is linked to a user by an appointment
+/// that is not cancelled (patients and doctors) or by a secretary association (secretaries and their doctors).
 public protocol RelationshipRepository: Sendable {
     /// Users related to `userId` by an appointment or a secretary association.
     func related(to userId: UUID) async throws -> Set<UUID>
-    /// True when the two users have a non-cancelled appointment together.
-    func haveAppointment(_ a: UUID, _ b: UUID) async throws -> Bool
 }
 
 /// Where the next (older) page of a conversation starts.

@@ -10,16 +10,14 @@ import Foundation
 public struct ChatService: Sendable {
     let chats: any ChatRepository
     let users: any UserRepository
-    let relationships: any RelationshipRepository
+    /// Who may write to whom without being staff (the one rule and cache, shared with the hub's presence).
+    let relationships: Relationships
     let events: any EventPublisher
     let now: @Sendable () -> Date
-    /// Pairs recently found allowed to chat (positive answers only, so a new appointment takes effect at once;
-    /// a cancelled one stops a pair's chat within `allowedPairs.lifetime`).
-    let allowedPairs = PairCache(lifetime: 30)
 
     public static let maxLength = InputLimits.chatMessage
 
-    public init(chats: any ChatRepository, users: any UserRepository, relationships: any RelationshipRepository, events: any EventPublisher,
+    public init(chats: any ChatRepository, users: any UserRepository, relationships: Relationships, events: any EventPublisher,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.chats = chats
         self.users = users
@@ -28,9 +26,9 @@ public struct ChatService: Sendable {
         self.now = now
     }
 
-    /// Whether `sender` may write to `recipient`.
-    public func mayChat(_ sender: User, _ recipient: User) async throws -> Bool {
-        try await AccessPolicy.mayChat(sender, recipient) { try await self.relationships.haveAppointment(sender.id, recipient.id) }
+    /// Whether `sender` may write to the user `recipientId`.
+    public func mayChat(_ sender: User, to recipientId: UUID) async throws -> Bool {
+        try await self.relationships.mayChat(sender, to: recipientId) { try await self.users.find(id: recipientId) }
     }
 
     /// Stores and delivers a message. `created` is false for a retried `clientMessageId`.
@@ -42,11 +40,8 @@ public struct ChatService: Sendable {
             throw DomainError.invalid("'client_msg_id' must be 1 to 100 characters.")
         }
         let now = self.now()
-        if !self.allowedPairs.contains(principal.id, recipientId, now: now) {
-            guard let recipient = try await self.users.find(id: recipientId), try await self.mayChat(principal.user, recipient) else {
-                throw DomainError.notFound("No one with id \(recipientId.uuidString.lowercased()) you can chat with (patients chat with doctors they have an appointment with).")
-            }
-            self.allowedPairs.insert(principal.id, recipientId, now: now)
+        guard try await self.mayChat(principal.user, to: recipientId) else {
+            throw DomainError.notFound("No one with id \(recipientId.uuidString.lowercased()) you can chat with (patients chat with doctors they have an appointment with).")
         }
         let (stored, created) = try await self.chats.insert(ChatMessage(
             senderId: principal.id, recipientId: recipientId, content: text, clientMessageId: clientMessageId, createdAt: now
@@ -94,42 +89,6 @@ public struct ChatService: Sendable {
 
     /// Whether a typing indicator may be relayed (same rule as sending).
     public func mayType(_ principal: Principal, to recipientId: UUID) async throws -> Bool {
-        let now = self.now()
-        if self.allowedPairs.contains(principal.id, recipientId, now: now) { return true }
-        guard let recipient = try await self.users.find(id: recipientId), try await self.mayChat(principal.user, recipient) else { return false }
-        self.allowedPairs.insert(principal.id, recipientId, now: now)
-        return true
-    }
-}
-
-/// A bounded set of (sender, recipient) pairs that expire after `lifetime` seconds.
-final class PairCache: @unchecked Sendable {
-    // @unchecked: `entries` is only touched while holding `lock`.
-    private struct Pair: Hashable {
-        let a: UUID
-        let b: UUID
-    }
-
-    private let lock = NSLock()
-    private var entries: [Pair: Date] = [:]
-    let lifetime: TimeInterval
-    let capacity = 200_000
-
-    init(lifetime: TimeInterval) {
-        self.lifetime = lifetime
-    }
-
-    func contains(_ a: UUID, _ b: UUID, now: Date) -> Bool {
-        self.lock.withLock {
-            guard let at = self.entries[Pair(a: a, b: b)] else { return false }
-            return now.timeIntervalSince(at) < self.lifetime
-        }
-    }
-
-    func insert(_ a: UUID, _ b: UUID, now: Date) {
-        self.lock.withLock {
-            if self.entries.count >= self.capacity { self.entries.removeAll(keepingCapacity: true) }
-            self.entries[Pair(a: a, b: b)] = now
-        }
+        try await self.mayChat(principal.user, to: recipientId)
     }
 }

@@ -240,9 +240,18 @@ public enum AccessPolicy {
 
     // MARK: - Real time
 
+    /// Who is related to whom — the one rule behind chat between a patient and a doctor, and behind whose presence a
+    /// user hears (`Relationships` answers it, with one cache): a patient and a doctor are related while they share an
+    /// appointment that is not cancelled; a secretary and the doctors she works for are related. Records ask for more
+    /// (`CareRelationship`: an appointment the patient made or accepted, paid or under way).
+    public enum Related {
+        /// The appointment status that no longer relates the two people.
+        public static let ended: AppointmentStatus = .cancelled
+    }
+
     /// Whether `sender` may write to `recipient` (and show typing): staff and anyone; doctor and doctor; patient
-    /// and doctor when they share an appointment (`haveAppointment`); never patient and patient, guests or oneself.
-    public static func mayChat(_ sender: User, _ recipient: User, haveAppointment: () async throws -> Bool) async throws -> Bool {
+    /// and doctor when they are related (`related`, see `Related`); never patient and patient, guests or oneself.
+    public static func mayChat(_ sender: User, _ recipient: User, related haveAppointment: () async throws -> Bool) async throws -> Bool {
         guard sender.id != recipient.id, sender.status != .blocked, recipient.status != .blocked, sender.role != .guest, recipient.role != .guest else {
             return false
         }

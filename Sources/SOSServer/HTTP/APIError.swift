@@ -61,20 +61,8 @@ struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     init(domain error: DomainError) {
-        let status: HTTPResponse.Status =
-            switch error.kind {
-            case .invalid: .badRequest
-            case .unauthorized: .unauthorized
-            case .paymentRequired: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
-            case .forbidden: .forbidden
-            case .notFound: .notFound
-            case .conflict: .conflict
-            case .tooLarge: .contentTooLarge
-            case .unsupportedMediaType: .unsupportedMediaType
-            case .rateLimited: .tooManyRequests
-            case .upstreamFailure: .badGateway
-            case .unavailable: .serviceUnavailable
-            }
+        // step: the status comes from the table the hub's error codes come from too (`DomainError.Kind.wire`)
+        let status = HTTPResponse.Status(code: error.kind.wire.status)
         var headers: HTTPFields = [:]
         if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
         if error.kind == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }

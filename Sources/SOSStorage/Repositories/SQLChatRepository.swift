@@ -129,24 +129,17 @@ public struct SQLChatRepository: ChatRepository, RelationshipRepository {
         }
     }
 
+    /// Who is related to the user (`AccessPolicy.Related`): appointment partners and secretary associations.
     public func related(to userId: UUID) async throws -> Set<UUID> {
-        try await self.database.read { sql in
+        let ended = AccessPolicy.Related.ended.rawValue
+        return try await self.database.read { sql in
             let rows = try await sql.raw("""
-                SELECT doctor_id AS other FROM appointments WHERE patient_id = \(bind: userId) AND status <> 'cancelled'
-                UNION SELECT patient_id AS other FROM appointments WHERE doctor_id = \(bind: userId) AND status <> 'cancelled'
+                SELECT doctor_id AS other FROM appointments WHERE patient_id = \(bind: userId) AND status <> \(bind: ended)
+                UNION SELECT patient_id AS other FROM appointments WHERE doctor_id = \(bind: userId) AND status <> \(bind: ended)
                 UNION SELECT doctor_id AS other FROM secretary_doctors WHERE secretary_id = \(bind: userId)
                 UNION SELECT secretary_id AS other FROM secretary_doctors WHERE doctor_id = \(bind: userId)
                 """).all()
             return Set(try rows.map { try $0.value("other", as: UUID.self) })
-        }
-    }
-
-    public func haveAppointment(_ a: UUID, _ b: UUID) async throws -> Bool {
-        try await self.database.read { sql in
-            try await sql.raw("""
-                SELECT 1 AS found FROM appointments WHERE status <> 'cancelled'
-                AND ((patient_id = \(bind: a) AND doctor_id = \(bind: b)) OR (patient_id = \(bind: b) AND doctor_id = \(bind: a))) LIMIT 1
-                """).first() != nil
         }
     }
 

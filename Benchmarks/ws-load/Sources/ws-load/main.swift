@@ -278,6 +278,7 @@ func rows(_ path: String) -> [[String]] {
 
 /// Opens sockets with at most `parallel` upgrades in flight; returns the channels that reached `ready`.
 func openMany(count: Int, parallel: Int, target: Target, deflate: Bool, sources: [String], group: EventLoopGroup,
+              targetFor: ((Int) -> Target)? = nil,
               token: @escaping (Int) -> String, onText: @escaping (Int, ByteBuffer, UInt64, Channel) -> Void) -> [Channel?] {
     let ready = Counter()
     let failed = Counter()
@@ -296,7 +297,7 @@ func openMany(count: Int, parallel: Int, target: Target, deflate: Bool, sources:
             }
         }
         let source = sources.isEmpty ? nil : sources[index % sources.count]
-        let future = connect(target, token: token(index), deflate: deflate, source: source, group: group) { buffer, arrived, channel in
+        let future = connect(targetFor?(index) ?? target, token: token(index), deflate: deflate, source: source, group: group) { buffer, arrived, channel in
             // step: `ready` is always the first frame; with deflate it arrives compressed, so any first frame counts
             if channels.withLockedValue({ $0[index] == nil }) && (deflate || buffer.contains(readyMarker)) {
                 channels.withLockedValue { $0[index] = channel }
@@ -389,7 +390,10 @@ case "chat", "throughput":
         sendText(channel, #"{"type":"chat.send","id":"\#(stamp)","data":{"to":"\#(recipient)","content":"bench t=\#(stamp) load","client_msg_id":"b\#(pair)-\#(stamp)"}}"#)
     }
     var senders = [Channel?](repeating: nil, count: pairs.count)
+    // step: with --url2 the receiving sockets are on another node (the message crosses LISTEN/NOTIFY)
+    let receiverTarget = options.values["url2"].map { Target(url: $0) }
     let channels = openMany(count: pairs.count * 2, parallel: 128, target: target, deflate: false, sources: sources, group: group,
+                            targetFor: { index in index % 2 == 1 ? (receiverTarget ?? target) : target },
                             token: { index in
                                 let pair = pairs[index / 2]
                                 return index % 2 == 0 ? Tokens.mint(userId: pair.0, role: "patient", secret: secret)
@@ -511,6 +515,66 @@ case "fanout":
     print("REST PUT → last dashboard, per update: \(perUpdateMax.summary())")
     print("REST PUT round trip: \(restLatency.summary())")
     for channel in channels.compactMap({ $0 }) { channel.close(promise: nil) }
+
+case "listen":
+    // step: one of several processes holding dashboards (on one node each); updates from another process carry
+    // their start time (wall clock, the same on every process here), so latency is measured across processes
+    let count = options.int("count", 1000)
+    let admins = rows(options.string("users")).filter { $0[1] == "admin" }
+    let marker = Array(#""type":"appointment.updated""#.utf8)
+    let roundMarker = Array("fanout-".utf8)
+    let startMarker = Array("t0=".utf8)
+    let received = NIOLockedValueBox([UInt64: (count: Int, max: UInt64)]())
+    let latencies = Samples()
+    let channels = openMany(count: count, parallel: options.int("parallel", 256), target: target, deflate: false, sources: sources, group: group,
+                            token: { Tokens.mint(userId: admins[$0 % admins.count][0], role: "admin", secret: secret, lifetime: 4 * 3600) },
+                            onText: { _, buffer, _, _ in
+                                let arrived = UInt64(Date().timeIntervalSince1970 * 1e9)
+                                guard buffer.contains(marker), let round = buffer.number(after: roundMarker), let start = buffer.number(after: startMarker),
+                                      arrived > start else { return }
+                                latencies.add(arrived - start)
+                                received.withLockedValue { state in
+                                    let current = state[round] ?? (0, 0)
+                                    state[round] = (current.count + 1, max(current.max, arrived - start))
+                                }
+                            })
+    let open = channels.compactMap { $0 }.filter(\.isActive).count
+    print("HOLDING \(open)")
+    fflush(stdout)
+    Thread.sleep(forTimeInterval: options.double("hold", 30))
+    let rounds = received.withLockedValue { $0 }
+    let still = channels.compactMap { $0 }.filter(\.isActive).count
+    print("LISTENED sockets=\(open) still_open=\(still) rounds=\(rounds.count) complete=\(rounds.values.filter { $0.count == open }.count) " +
+          "per_round_max_ms=\(rounds.sorted { $0.key < $1.key }.map { String(format: "%.1f", Double($0.value.max) / 1e6) }.joined(separator: ","))")
+    print("update → appointment.updated on a dashboard: \(latencies.summary())")
+    fflush(stdout)
+    for channel in channels.compactMap({ $0 }) { channel.close(promise: nil) }
+    Thread.sleep(forTimeInterval: 1)
+
+case "update":
+    // step: the REST updates for `listen`: each carries its round and start time in the note
+    let admins = rows(options.string("users")).filter { $0[1] == "admin" }
+    let appointment = options.string("appointment")
+    let adminToken = Tokens.mint(userId: admins[0][0], role: "admin", secret: secret)
+    let restLatency = Samples()
+    for round in 1...UInt64(options.int("updates", 10)) {
+        var request = URLRequest(url: URL(string: "http://\(target.host):\(target.port)/api/v1/appointments/\(appointment)")!)
+        request.httpMethod = "PUT"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(adminToken)", forHTTPHeaderField: "Authorization")
+        let t0 = UInt64(Date().timeIntervalSince1970 * 1e9)
+        request.httpBody = Data(#"{"additional_note":"fanout-\#(round) t0=\#(t0)"}"#.utf8)
+        let done = DispatchSemaphore(value: 0)
+        let start = nowNanos()
+        URLSession.shared.dataTask(with: request) { _, response, _ in
+            restLatency.add(nowNanos() - start)
+            if (response as? HTTPURLResponse)?.statusCode != 200 { print("update \(round): HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)") }
+            done.signal()
+        }.resume()
+        done.wait()
+        Thread.sleep(forTimeInterval: options.double("pause", 1.5))
+    }
+    print("REST PUT round trip: \(restLatency.summary())")
 
 default:
     fatalError("unknown scenario \(options.scenario)")

@@ -6,8 +6,8 @@ import Foundation
 /// or after the retention window, gets `resume_gap` and refetches over REST. What is kept is bounded three ways:
 /// per user by count (`perUser`) and by bytes (`bytesPerUser`), and for the whole node by bytes (`bytesTotal`,
 /// dropping the oldest events of anyone first), so no client can make the log grow memory without limit.
-final class EventLog: @unchecked Sendable {
-    // @unchecked: `logs`, `order`, `orderHead` and `totalBytes` are only touched while holding `lock`.
+/// A value owned by the `ConnectionRegistry` actor (which serializes every use), so it needs no lock of its own.
+struct EventLog: Sendable {
     private struct UserLog {
         var lastSeq = 0
         /// The kept events, oldest first, from `head` (earlier slots are dropped lazily and compacted).
@@ -31,7 +31,6 @@ final class EventLog: @unchecked Sendable {
         }
     }
 
-    private let lock = NSLock()
     private var logs: [UUID: UserLog] = [:]
     /// Every kept event in the order it was appended, for dropping the node's oldest first.
     private var order: [(user: UUID, seq: Int)] = []
@@ -52,9 +51,7 @@ final class EventLog: @unchecked Sendable {
     }
 
     /// Gives the event the user's next sequence number and keeps the frame; returns the frame.
-    func append(user: UUID, type: String, renderedData: String, now: Date = Date()) -> String {
-        self.lock.lock()
-        defer { self.lock.unlock() }
+    mutating func append(user: UUID, type: String, renderedData: String, now: Date = Date()) -> String {
         var log = self.logs[user] ?? UserLog()
         log.lastSeq += 1
         let frame = Frames.event(type: type, seq: log.lastSeq, renderedData: renderedData)
@@ -72,7 +69,7 @@ final class EventLog: @unchecked Sendable {
     }
 
     /// While the node keeps more than `bytesTotal`, drops the oldest events of any user.
-    private func shedOldest() {
+    private mutating func shedOldest() {
         while self.totalBytes > self.bytesTotal, self.orderHead < self.order.count {
             let (user, seq) = self.order[self.orderHead]
             self.orderHead += 1
@@ -84,7 +81,7 @@ final class EventLog: @unchecked Sendable {
         self.compactOrder()
     }
 
-    private func compactOrder() {
+    private mutating func compactOrder() {
         if self.orderHead > 1024, self.orderHead * 2 > self.order.count {
             self.order.removeFirst(self.orderHead)
             self.orderHead = 0
@@ -92,25 +89,19 @@ final class EventLog: @unchecked Sendable {
     }
 
     func lastSeq(of user: UUID) -> Int {
-        self.lock.lock()
-        defer { self.lock.unlock() }
-        return self.logs[user]?.lastSeq ?? 0
+        self.logs[user]?.lastSeq ?? 0
     }
 
     /// True when the user has a log here (received events since it was last pruned).
     func knows(_ user: UUID) -> Bool {
-        self.lock.lock()
-        defer { self.lock.unlock() }
-        return self.logs[user] != nil
+        self.logs[user] != nil
     }
 
     /// Bytes of event frames kept on this node (for tests and metrics).
-    var keptBytes: Int { self.lock.withLock { self.totalBytes } }
+    var keptBytes: Int { self.totalBytes }
 
     /// The frames after `seq`, or nil when some of them are no longer kept (a gap).
     func replay(user: UUID, after seq: Int, now: Date = Date()) -> [String]? {
-        self.lock.lock()
-        defer { self.lock.unlock() }
         guard let log = self.logs[user] else { return seq == 0 ? [] : nil }
         guard seq <= log.lastSeq else { return nil }
         if seq == log.lastSeq { return [] }
@@ -120,9 +111,7 @@ final class EventLog: @unchecked Sendable {
     }
 
     /// Drops expired entries, and whole logs of users who are gone (not in `keep`) once all entries expired.
-    func prune(keep: Set<UUID>, now: Date = Date()) {
-        self.lock.lock()
-        defer { self.lock.unlock() }
+    mutating func prune(keep: Set<UUID>, now: Date = Date()) {
         for (user, var log) in self.logs {
             while let first = log.first, now.timeIntervalSince(first.at) > self.retention {
                 self.totalBytes -= log.dropFirst()

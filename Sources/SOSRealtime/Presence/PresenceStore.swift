@@ -8,16 +8,21 @@ public enum PresenceStatus: String, Sendable, Codable {
     case offline
 }
 
-/// Who is online across all nodes: each node reports its users' states through the broker; a node that stops
-/// sending heartbeats is forgotten (its users go offline) after `nodeTimeout`.
-final class PresenceTracker: @unchecked Sendable {
-    // @unchecked: `states`, `lastSeen`, `nodes` are only touched while holding `lock`.
-    struct Info: Equatable {
+/// Who is online across all nodes (Centrifuge's PresenceManager): each node reports its users' states through the
+/// broker; a node that stops sending heartbeats is forgotten (its users go offline) after `nodeTimeout`.
+actor PresenceStore {
+    struct Info: Equatable, Sendable {
         var status: PresenceStatus
         var lastSeen: Date?
     }
 
-    private let lock = NSLock()
+    /// A user whose presence changed.
+    struct Change: Sendable {
+        let user: UUID
+        let before: Info
+        let after: Info
+    }
+
     private var states: [UUID: [String: PresenceStatus]] = [:]
     private var lastSeen: [UUID: Date] = [:]
     private var nodes: [String: Date] = [:]
@@ -29,43 +34,34 @@ final class PresenceTracker: @unchecked Sendable {
 
     /// The user's presence across nodes: online if any node has them online, away if only away.
     func info(_ user: UUID) -> Info {
-        self.lock.lock()
-        defer { self.lock.unlock() }
-        return self.effective(user)
+        self.effective(user)
     }
 
-    /// Applies one node's report for a user; returns the user's presence before and after.
-    func apply(user: UUID, node: String, status: PresenceStatus, at: Date) -> (before: Info, after: Info) {
-        self.lock.lock()
-        defer { self.lock.unlock() }
+    /// Applies one node's report for a user; returns the change (before and after).
+    func apply(user: UUID, node: String, status: PresenceStatus, at: Date) -> Change {
         let before = self.effective(user)
         self.nodes[node] = max(self.nodes[node] ?? at, at)
         if status == .offline {
             self.states[user]?[node] = nil
             if self.states[user]?.isEmpty == true { self.states[user] = nil }
-            self.lastSeen[user] = at
         } else {
             self.states[user, default: [:]][node] = status
-            self.lastSeen[user] = at
         }
-        return (before, self.effective(user))
+        self.lastSeen[user] = at
+        return Change(user: user, before: before, after: self.effective(user))
     }
 
     /// Records a node heartbeat.
     func heartbeat(node: String, at: Date) {
-        self.lock.lock()
         self.nodes[node] = at
-        self.lock.unlock()
     }
 
     /// Forgets nodes silent for longer than the timeout; returns users whose presence changed.
-    func expireNodes(now: Date) -> [(user: UUID, before: Info, after: Info)] {
-        self.lock.lock()
-        defer { self.lock.unlock() }
+    func expireNodes(now: Date) -> [Change] {
         let dead = Set(self.nodes.filter { now.timeIntervalSince($0.value) > self.nodeTimeout }.keys)
         guard !dead.isEmpty else { return [] }
         for node in dead { self.nodes[node] = nil }
-        var changes: [(UUID, Info, Info)] = []
+        var changes: [Change] = []
         for (user, byNode) in self.states where !dead.isDisjoint(with: byNode.keys) {
             let before = self.effective(user)
             self.states[user] = byNode.filter { !dead.contains($0.key) }
@@ -74,7 +70,7 @@ final class PresenceTracker: @unchecked Sendable {
                 self.lastSeen[user] = now
             }
             let after = self.effective(user)
-            if before != after { changes.append((user, before, after)) }
+            if before != after { changes.append(Change(user: user, before: before, after: after)) }
         }
         return changes
     }

@@ -2,7 +2,7 @@ import Foundation
 import SOSDomain
 
 /// A client → server frame: `{"type", "id"?, "data"?}`.
-struct ClientFrame {
+struct ClientFrame: Equatable {
     let type: String
     let id: String?
     let data: JSON?
@@ -71,54 +71,33 @@ enum Frames {
     }
 }
 
-/// Error codes sent in `error` frames.
-enum HubError: Error {
-    case badRequest(String)
-    case unauthorized(String)
-    case forbidden(String)
-    case paymentRequired(String)
-    case notFound(String)
-    case conflict(String)
-    case rateLimited(String)
-    case unknownType(String)
-    case serverError(String)
+/// An `error` frame's code and message. Domain errors take their code from the one table they share with REST
+/// (`DomainError.Kind.wire`); the hub's own refusals use the same codes.
+struct HubError: Error, Equatable {
+    let code: String
+    let message: String
+    /// True for a failure that is not a domain error (a bug, or the database gone): it is logged.
+    var unexpected = false
 
-    var code: String {
-        switch self {
-        case .badRequest: "bad_request"
-        case .unauthorized: "unauthorized"
-        case .forbidden: "forbidden"
-        case .paymentRequired: "payment_required"
-        case .notFound: "not_found"
-        case .conflict: "conflict"
-        case .rateLimited: "rate_limited"
-        case .unknownType: "unknown_type"
-        case .serverError: "server_error"
-        }
-    }
+    static func badRequest(_ message: String) -> HubError { HubError(code: "bad_request", message: message) }
+    static func forbidden(_ message: String) -> HubError { HubError(code: "forbidden", message: message) }
+    static func notFound(_ message: String) -> HubError { HubError(code: "not_found", message: message) }
+    static func unknownType(_ message: String) -> HubError { HubError(code: "unknown_type", message: message) }
+    static func unavailable(_ message: String) -> HubError { HubError(code: "unavailable", message: message) }
 
-    var message: String {
-        switch self {
-        case .badRequest(let m), .unauthorized(let m), .forbidden(let m), .paymentRequired(let m), .notFound(let m), .conflict(let m), .rateLimited(let m),
-             .unknownType(let m), .serverError(let m):
-            m
-        }
+    init(code: String, message: String) {
+        self.code = code
+        self.message = message
     }
 
     init(_ error: any Error) {
-        guard let domain = error as? DomainError else {
-            self = .serverError("The request failed unexpectedly; it has been logged.")
-            return
-        }
-        switch domain.kind {
-        case .invalid, .tooLarge, .unsupportedMediaType: self = .badRequest(domain.details)
-        case .unauthorized: self = .unauthorized(domain.details)
-        case .forbidden: self = .forbidden(domain.details)
-        case .paymentRequired: self = .paymentRequired(domain.details)
-        case .notFound: self = .notFound(domain.details)
-        case .conflict: self = .conflict(domain.details)
-        case .rateLimited: self = .rateLimited(domain.details)
-        case .upstreamFailure, .unavailable: self = .serverError(domain.details)
+        if let hubError = error as? HubError {
+            self = hubError
+        } else if let domain = error as? DomainError {
+            self.init(code: domain.kind.wire.code, message: domain.details)
+        } else {
+            self.init(code: "server_error", message: "The request failed unexpectedly; it has been logged.")
+            self.unexpected = true
         }
     }
 }
@@ -140,5 +119,14 @@ extension JSON {
     func bool(_ key: String) -> Bool? {
         if case .bool(let value)? = self[key] { return value }
         return nil
+    }
+}
+
+/// ISO 8601 UTC timestamps with milliseconds, as the REST API writes them.
+enum ISO8601 {
+    static func string(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
     }
 }

@@ -1,0 +1,22 @@
+import Synchronization
+
+/// Counts the hub keeps across threads (atomics, no locks): connections, sockets waiting to authenticate, commands in
+/// flight, slow consumers closed, and whether the node is draining.
+final class HubCounters: Sendable {
+    let connections = Atomic<Int>(0)
+    let pending = Atomic<Int>(0)
+    let inFlight = Atomic<Int>(0)
+    let slowConsumers = Atomic<Int>(0)
+    let draining = Atomic<Bool>(false)
+
+    /// Takes a place among the sockets waiting to authenticate; false when all `limit` are taken.
+    func admitPending(limit: Int) -> Bool {
+        var current = self.pending.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = self.pending.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+}
