@@ -143,7 +143,7 @@ struct HubConnectionTests {
                 ("chat.send", ["content": "hi"]), ("chat.send", ["to": "not-a-uuid", "content": "hi"]), ("chat.send", ["to": clinic.doctor.id]),
                 ("chat.read", ["message_ids": "x"]), ("chat.read", ["message_ids": [Int]()]), ("presence.update", ["status": "invisible"]),
                 ("presence.query", [:]), ("resume", ["last_seq": -1]), ("signal", ["appointment_id": UUID().uuidString, "kind": "dance"]),
-                ("video.join", [:]), ("chat.typing", ["to": 42]),
+                ("video.join", [:]), ("chat.typing", ["to": 42]), ("chat.send", ["to": clinic.doctor.id, "content": "a\u{0}b"]),
             ] as [(String, [String: Any])] {
                 let reply = try await socket.call(type, data)
                 #expect(reply["type"]?.string == "error", "\(type) \(data)")

@@ -36,6 +36,7 @@ public struct ChatService: Sendable {
         let text = content.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw DomainError.invalid("'content' must not be empty.") }
         guard text.count <= Self.maxLength else { throw DomainError.invalid("'content' must be at most \(Self.maxLength) characters.") }
+        try InputLimits.storable(text, field: "content")
         if let key = clientMessageId, key.isEmpty || key.count > InputLimits.clientMessageId {
             throw DomainError.invalid("'client_msg_id' must be 1 to 100 characters.")
         }

@@ -59,7 +59,15 @@ public enum InputLimits {
     public static func text(_ value: String?, field: String, limit: Int) throws -> String? {
         guard let value else { return nil }
         guard value.count <= limit else { throw DomainError.invalid("'\(field)' must be at most \(limit) characters (got \(value.count)).") }
+        try Self.storable(value, field: field)
         return value
+    }
+
+    /// PostgreSQL text cannot hold NUL: refused with a 400 (REST) or `bad_request` (hub) that names the field.
+    public static func storable(_ value: String, field: String) throws {
+        guard !value.unicodeScalars.contains("\u{0}") else {
+            throw DomainError.invalid("'\(field)' contains a NUL character (U+0000); remove it.")
+        }
     }
 }
 
