@@ -38,6 +38,8 @@ public struct AppServices: Sendable {
     /// The PostgreSQL broker when running on PostgreSQL (a service to run); nil with the in-memory broker.
     let postgresBroker: PostgresBroker?
     public let notificationStore: any NotificationRepository
+    /// The same store seen as the outbox (its backlog is in `/metrics`).
+    let outboxStore: any OutboxRepository
     let doctorStore: any DoctorRepository
     let availabilityStore: any AvailabilityRepository
     let appointmentStore: any AppointmentRepository
@@ -165,6 +167,7 @@ public struct AppServices: Sendable {
             hub: hub,
             postgresBroker: postgresBroker,
             notificationStore: notificationStore,
+            outboxStore: notificationStore,
             doctorStore: doctorStore,
             availabilityStore: availabilityStore,
             appointmentStore: appointmentStore,
@@ -307,7 +310,11 @@ func buildRouter(_ services: AppServices, extraRoutes: (Router<AppRequestContext
         logger: services.logger
     ))
 
-    OperationsController(database: services.database, metrics: services.metrics, openAPI: loadOpenAPI(configuration)).addRoutes(to: router)
+    OperationsController(
+        database: services.database, metrics: services.metrics,
+        gauges: OperationalGauges(hub: services.hub, database: services.database, outbox: services.outboxStore),
+        openAPI: loadOpenAPI(configuration)
+    ).addRoutes(to: router)
 
     let api = router.group("api/v1")
     ClientConfigController(configuration, channels: Array(AppServices.messageSenders(configuration).keys)).addRoutes(to: api)

@@ -744,6 +744,8 @@ struct HubVideoTests {
                 sent += 1
             }
             #expect(services.hub.slowConsumerCount == 1, "after \(sent) frames of 58 KB")
+            let metrics = try await client.request(.get, "/metrics").text
+            #expect(metrics.contains(#"sos_hub_slow_consumers_closed_total{node=""# + services.hub.nodeId + #""} 1"#), "\(metrics.suffix(1500))")
             // step: read again so the buffered frames and then the close frame arrive (else the server drops the TCP connection after 2 s)
             patient.setReading(true)
             let closeFrame = try await patient.closed()

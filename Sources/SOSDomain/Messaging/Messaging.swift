@@ -95,6 +95,19 @@ public protocol OutboxRepository: Sendable {
     /// Records a failed attempt of a pending message: retried at `nextAttemptAt`, or given up (`failed`) when that
     /// is nil (`redact`: then blanks its body).
     func markAttemptFailed(id: UUID, attempts: Int, error: String, nextAttemptAt: Date?, redact: Bool) async throws
+    /// How many messages wait to be sent, and since when the oldest has (operators watch it in `/metrics`).
+    func backlog() async throws -> OutboxBacklog
+}
+
+/// The outbox's pending messages: how many, and the creation time of the oldest (nil when none wait).
+public struct OutboxBacklog: Sendable, Equatable {
+    public let pending: Int
+    public let oldestCreatedAt: Date?
+
+    public init(pending: Int, oldestCreatedAt: Date?) {
+        self.pending = pending
+        self.oldestCreatedAt = oldestCreatedAt
+    }
 }
 
 /// Delivers the outbox: every pending message goes to its channel's sender; failures are retried with

@@ -46,6 +46,24 @@ public final class Hub: Service, EventPublisher, Sendable {
     /// Connections closed with 4008 since start (for tests and metrics).
     public var slowConsumerCount: Int { self.counters.slowConsumers.load(ordering: .relaxed) }
 
+    /// What `/metrics` shows of this node's hub.
+    public struct Statistics: Sendable {
+        public let connections: Int
+        public let pendingAuthentication: Int
+        public let slowConsumersClosed: Int
+        public let messagesIn: Int
+        public let messagesOut: Int
+        public let resumeGaps: Int
+    }
+
+    public var statistics: Statistics {
+        Statistics(
+            connections: self.counters.connections.load(ordering: .relaxed), pendingAuthentication: self.counters.pending.load(ordering: .relaxed),
+            slowConsumersClosed: self.counters.slowConsumers.load(ordering: .relaxed), messagesIn: self.counters.messagesIn.load(ordering: .relaxed),
+            messagesOut: self.counters.messagesOut.load(ordering: .relaxed), resumeGaps: self.counters.resumeGaps.load(ordering: .relaxed)
+        )
+    }
+
     var isDraining: Bool { self.counters.draining.load(ordering: .relaxed) }
 
     /// A session for a socket just upgraded on `eventLoop` (`bearer`: the upgrade's `Authorization` token).

@@ -1,12 +1,17 @@
 import Synchronization
 
 /// Counts the hub keeps across threads (atomics, no locks): connections, sockets waiting to authenticate, commands in
-/// flight, slow consumers closed, and whether the node is draining.
+/// flight, slow consumers closed, messages in and out, resume gaps, and whether the node is draining.
 final class HubCounters: Sendable {
     let connections = Atomic<Int>(0)
     let pending = Atomic<Int>(0)
     let inFlight = Atomic<Int>(0)
     let slowConsumers = Atomic<Int>(0)
+    /// Text messages received from clients, and frames written to them (replies, events, pongs of the protocol).
+    let messagesIn = Atomic<Int>(0)
+    let messagesOut = Atomic<Int>(0)
+    /// `resume` answered with `resume_gap` (the client must refetch over REST).
+    let resumeGaps = Atomic<Int>(0)
     let draining = Atomic<Bool>(false)
 
     /// Takes a place among the sockets waiting to authenticate; false when all `limit` are taken.

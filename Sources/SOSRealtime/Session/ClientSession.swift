@@ -48,7 +48,9 @@ public final class ClientSession: WebSocketEndpoint, @unchecked Sendable {
     public func received(_ message: WebSocketMessage) {
         let inbound: ConnectionStateMachine.Inbound
         switch message {
-        case .text(let text): inbound = ClientFrame.parse(text).map { .frame($0) } ?? .malformed
+        case .text(let text):
+            self.hub.counters.messagesIn.add(1, ordering: .relaxed)
+            inbound = ClientFrame.parse(text).map { .frame($0) } ?? .malformed
         case .binary: inbound = .binary
         }
         self.perform(self.machine.received(inbound, now: Date()))
@@ -93,6 +95,7 @@ public final class ClientSession: WebSocketEndpoint, @unchecked Sendable {
         for action in actions {
             switch action {
             case .write(let outgoing):
+                self.hub.counters.messagesOut.add(1, ordering: .relaxed)
                 switch outgoing {
                 case .text(let text): self.connection?.write(WireFrame.text(text, deflate: self.deflates))
                 case .frame(let frame): self.connection?.write(frame)

@@ -75,6 +75,7 @@ struct Commands {
         let replayed = data.string("epoch").map { $0 == registry.epoch } == false ? nil : await registry.replay(user: principal.id, after: lastSeq)
         let last = JSON.number(Double(await registry.lastSeq(of: principal.id)))
         guard let replayed else {
+            self.hub.counters.resumeGaps.add(1, ordering: .relaxed)
             return self.ack(frame, Frames.text(.object(["type": .string("resume_gap"), "epoch": .string(registry.epoch), "last_seq": last])))
         }
         var outcome = self.ack(frame, Frames.text(.object(["type": .string("resumed"), "replayed": .number(Double(replayed.count)), "last_seq": last])))

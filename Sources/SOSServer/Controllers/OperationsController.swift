@@ -6,6 +6,7 @@ import SOSStorage
 struct OperationsController {
     let database: Database
     let metrics: PrometheusMetrics
+    let gauges: OperationalGauges
     /// The contents of `protocol/openapi.yaml`, read at start-up.
     let openAPI: String?
 
@@ -39,7 +40,7 @@ struct OperationsController {
     }
 
     @Sendable func renderMetrics(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let text = self.metrics.render()
+        let text = self.metrics.render() + (await self.gauges.render())
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -11,6 +11,7 @@ struct PeriodicJob: Service {
     let interval: Duration
     let prepared: StartupGate
     let logger: Logger
+    let metrics: PrometheusMetrics
     let work: @Sendable () async throws -> Void
 
     func run() async throws {
@@ -24,6 +25,7 @@ struct PeriodicJob: Service {
             do {
                 try await self.work()
             } catch {
+                self.metrics.jobFailed(self.name)
                 self.logger.warning("\(self.name) failed", metadata: ["error": "\(String(reflecting: error))"])
             }
         }
@@ -37,22 +39,22 @@ extension AppServices {
         let logger = self.logger
         return [
             // appointment reminders that are due, once each even across restarts and nodes
-            PeriodicJob(name: "Reminder run", interval: configuration.reminderInterval, prepared: self.prepared, logger: logger) { [notifications] in
+            PeriodicJob(name: "Reminder run", interval: configuration.reminderInterval, prepared: self.prepared, logger: logger, metrics: self.metrics) { [notifications] in
                 let sent = try await notifications.sendDueReminders(logger: logger)
                 if sent > 0 { logger.info("Sent appointment reminders", metadata: ["count": "\(sent)"]) }
             },
             // outbox messages (codes, reminders) that are due, with retries and backoff on provider failures;
             // batch after batch until fewer than a batch are due
-            PeriodicJob(name: "Outbox run", interval: configuration.outboxInterval, prepared: self.prepared, logger: logger) { [outbox] in
+            PeriodicJob(name: "Outbox run", interval: configuration.outboxInterval, prepared: self.prepared, logger: logger, metrics: self.metrics) { [outbox] in
                 while try await outbox.deliverDue(logger: logger) == OutboxDispatcher.batchSize {}
             },
             // unpaid bookings whose hold ended give their slot back (BookingRules); compare-and-set, so a racing payment wins
-            PeriodicJob(name: "Booking hold run", interval: configuration.holdSweepInterval, prepared: self.prepared, logger: logger) { [payments] in
+            PeriodicJob(name: "Booking hold run", interval: configuration.holdSweepInterval, prepared: self.prepared, logger: logger, metrics: self.metrics) { [payments] in
                 let released = try await payments.releaseEndedHolds()
                 if released > 0 { logger.info("Released unpaid bookings whose hold ended", metadata: ["count": "\(released)"]) }
             },
             // housekeeping: expired refresh tokens and revocations, old broker overflow rows, idempotency keys past retention
-            PeriodicJob(name: "Token purge", interval: .seconds(3600), prepared: self.prepared, logger: logger) { [tokens, postgresBroker, database] in
+            PeriodicJob(name: "Token purge", interval: .seconds(3600), prepared: self.prepared, logger: logger, metrics: self.metrics) { [tokens, postgresBroker, database] in
                 try await tokens.purgeExpired(now: Date())
                 try await postgresBroker?.purge()
                 _ = try await SQLIdempotencyKeys.purge(before: Date().addingTimeInterval(-IdempotencyKey.retention), database: database)

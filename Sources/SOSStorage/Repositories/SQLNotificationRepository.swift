@@ -111,6 +111,13 @@ public struct SQLNotificationRepository: NotificationRepository, OutboxRepositor
 
     // MARK: - Outbox delivery
 
+    public func backlog() async throws -> OutboxBacklog {
+        try await self.database.read { sql in
+            let row = try await sql.raw("SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox_messages WHERE status = 'pending'").first()
+            return OutboxBacklog(pending: try row?.value("pending", as: Int.self) ?? 0, oldestCreatedAt: try row?.optional("oldest", as: Date.self))
+        }
+    }
+
     public func claimDue(now: Date, leaseUntil: Date, limit: Int) async throws -> [OutboxMessage] {
         try await self.database.transaction { sql in
             // step: push the due ones' next attempt past the lease, so another node does not send them too
