@@ -6,7 +6,7 @@
 # everything it started.
 #
 #   scripts/test.sh            # everything
-#   SKIP_POSTGRES=1 / SKIP_SCHEMATHESIS=1 / SKIP_BROWSER=1 scripts/test.sh   (for quick local runs)
+#   SKIP_POSTGRES=1 / SKIP_FAULTS=1 / SKIP_SCHEMATHESIS=1 / SKIP_BROWSER=1 scripts/test.sh   (for quick local runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -36,6 +36,11 @@ fi
 step "Resource attacks against a live server process (memory, half-open requests, slow bodies, handshake floods)"
 ensure_venv
 "$VENV/bin/python" Tests/e2e/trust/resources.py --server-bin "$ROOT/.build/debug/sos-server"
+
+if [ "${SKIP_FAULTS:-0}" != "1" ]; then
+  step "Fault suite, fast subset (scripts/faults.sh --fast): kill -9 on SQLite, a 5 s PostgreSQL outage"
+  SERVER_BIN="$ROOT/.build/debug/sos-server" scripts/faults.sh --fast
+fi
 
 if [ "${SKIP_SCHEMATHESIS:-0}" != "1" ]; then
   step "Schemathesis against a live server (SQLite)"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The fault suite (issue 12): each scenario starts what it needs on loopback (server processes, a throwaway
+# PostgreSQL), injects the fault, checks the invariant, prints PASS/FAIL lines and a count, and cleans up.
+#
+#   scripts/faults.sh            # the full suite (a few minutes)
+#   scripts/faults.sh --fast     # the subset the test command runs (about a minute)
+#
+# Scenarios:
+#   kill9.py      kill -9 under chat, booking and payment load, restart on the same data (SQLite, PostgreSQL):
+#                 every acknowledged message/booking/payment stored, retries with their keys create no duplicates,
+#                 no overlapping bookings
+#   pg_outage.py  PostgreSQL stopped under load: 503 + Retry-After within the acquire bound, /ready 503, /health
+#                 200, the hub answers `unavailable`, recovery without a restart, nothing acknowledged lost; then a
+#                 PostgreSQL restart under two nodes: cross-node delivery resumes by itself
+# Not written yet (see issue 12's note): node loss, slow consumers at 10,000 sockets, hostile clients and the
+# frame fuzzer, the 30-minute soak.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+source scripts/lib/common.sh
+
+FAST=0
+[ "${1:-}" = "--fast" ] && FAST=1
+BIN=${SERVER_BIN:-$ROOT/.build/debug/sos-server}
+[ -x "$BIN" ] || { step "Building the server (debug)"; swift build --product sos-server; }
+ensure_venv
+PY="$VENV/bin/python"
+
+if [ "$FAST" = 1 ]; then
+  step "Faults (fast): kill -9 under load on SQLite"
+  "$PY" Tests/e2e/faults/kill9.py --server-bin "$BIN" --seconds 6
+  step "Faults (fast): PostgreSQL down for 5 s under load, then restarted under two nodes"
+  "$PY" Tests/e2e/faults/pg_outage.py --server-bin "$BIN" --outage 5
+  exit 0
+fi
+
+for seed in 1 2 3; do
+  step "kill -9 under load on SQLite (seed $seed)"
+  "$PY" Tests/e2e/faults/kill9.py --server-bin "$BIN" --seconds 12 --seed "$seed"
+done
+for seed in 1 2; do
+  step "kill -9 under load on PostgreSQL (seed $seed)"
+  "$PY" Tests/e2e/faults/kill9.py --server-bin "$BIN" --postgres --seconds 12 --seed "$seed"
+done
+step "PostgreSQL down for 30 s under load, then restarted under two nodes"
+"$PY" Tests/e2e/faults/pg_outage.py --server-bin "$BIN" --outage 30
+step "All fault scenarios passed"
