@@ -34,36 +34,28 @@ enum AppointmentPages {
         """
     }
 
-    struct PatientPage: PostgresPreparedStatement {
+    /// One owner's page: the patient's or the doctor's statement differ only in their name and owner column (a
+    /// prepared statement's name and SQL are static, so each is a type of its own).
+    protocol OwnerPage: PostgresPreparedStatement where Row == PostgresRow {
+        var owner: UUID { get }
+        var limit: Int { get }
+        var offset: Int { get }
+    }
+
+    struct PatientPage: OwnerPage {
         static let name = "sos_appointments_patient_v1"
         static let sql = AppointmentPages.sql(ownerColumn: "patient_id")
-        typealias Row = PostgresRow
         let owner: UUID
         let limit: Int
         let offset: Int
-
-        func makeBindings() throws -> PostgresBindings { AppointmentPages.bindings(self.owner, self.limit, self.offset) }
-        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
     }
 
-    struct DoctorPage: PostgresPreparedStatement {
+    struct DoctorPage: OwnerPage {
         static let name = "sos_appointments_doctor_v1"
         static let sql = AppointmentPages.sql(ownerColumn: "doctor_id")
-        typealias Row = PostgresRow
         let owner: UUID
         let limit: Int
         let offset: Int
-
-        func makeBindings() throws -> PostgresBindings { AppointmentPages.bindings(self.owner, self.limit, self.offset) }
-        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
-    }
-
-    static func bindings(_ owner: UUID, _ limit: Int, _ offset: Int) -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(owner)
-        bindings.append(Int64(limit))
-        bindings.append(Int64(offset))
-        return bindings
     }
 
     /// The owner whose page `query` asks for, when it is a shape this fast path serves.
@@ -122,4 +114,16 @@ enum AppointmentPages {
         )
         return AppointmentDetails(appointment: appointment, patient: patient, doctor: doctor)
     }
+}
+
+extension AppointmentPages.OwnerPage {
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(self.owner)
+        bindings.append(Int64(self.limit))
+        bindings.append(Int64(self.offset))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
