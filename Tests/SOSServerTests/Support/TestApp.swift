@@ -77,6 +77,10 @@ func testConfiguration(dataDirectory: String, schema: String?) -> ServerConfigur
     configuration.databaseTimeouts.acquire = .seconds(30)
     // and a transaction may take many seconds of wall-clock time while twenty suites share two cores
     configuration.databaseTimeouts.statement = .seconds(60)
+    // the request-head timeout is also the keep-alive idle time: a live test's HTTP client may sit idle for longer than
+    // the 15 s default while its WebSockets work on a loaded machine, and would find its connection closed
+    // (the timeouts themselves are tested against a server process by Tests/e2e/trust/resources.py)
+    configuration.connections.requestHeadTimeout = 300
     configuration.jwtSecret = testJWTSecret
     configuration.bcryptCost = 4
     configuration.loginAttemptsPerMinute = 100_000
