@@ -15,13 +15,16 @@ public enum DatabaseKind: String, Sendable {
     case postgres
 }
 
-/// The server's database: embedded SQLite (one connection, serialized) or a PostgreSQL pool.
+/// The server's database: embedded SQLite (one writer connection, taken in turn, and a few readers beside it) or a
+/// PostgreSQL pool.
 ///
 /// Repositories reach SQL only through `read`, `write` and `transaction`, so the same SQLKit code runs on both.
 /// Run it as a `Service`: PostgreSQL's pool needs `run()`, and both close on graceful shutdown.
 public final class Database: Service, Sendable {
     enum Backend: Sendable {
-        case sqlite(SQLiteConnection, AsyncMutex)
+        /// The writer takes every write and transaction in turn; in WAL mode the readers see the last commit meanwhile.
+        /// `fastReaders` keep their prepared statements, for the hottest reads (`withSQLiteReader`).
+        case sqlite(writer: AsyncLease<SQLiteConnection>, readers: AsyncLease<SQLiteConnection>, fastReaders: AsyncLease<SQLiteReader>)
         case postgres(PostgresPool)
     }
 
@@ -35,12 +38,27 @@ public final class Database: Service, Sendable {
         self.logger = logger
     }
 
-    /// Opens (creating if needed) an SQLite file, in WAL mode with foreign keys on and full fsync on commit.
-    public static func sqlite(path: String, logger: Logger) async throws -> Database {
+    /// Opens (creating if needed) an SQLite file, in WAL mode with foreign keys on and full fsync on commit: one writer
+    /// connection and `readers` read-only ones (`PRAGMA query_only`, so a write sent to `read` fails instead of racing).
+    public static func sqlite(path: String, readers: Int = 4, logger: Logger) async throws -> Database {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        // step: the writer first, which switches the file to WAL before any reader opens it
+        let writer = try await Self.openSQLite(path: path, pragmas: ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"], logger: logger)
+        var readConnections: [SQLiteConnection] = []
+        for _ in 0..<max(1, readers) {
+            readConnections.append(try await Self.openSQLite(path: path, pragmas: ["PRAGMA query_only = ON"], logger: logger))
+        }
+        let fastReaders = try (0..<2).map { _ in try SQLiteReader(path: path) }
+        return Database(
+            kind: .sqlite, backend: .sqlite(writer: AsyncLease([writer]), readers: AsyncLease(readConnections), fastReaders: AsyncLease(fastReaders)),
+            logger: logger
+        )
+    }
+
+    private static func openSQLite(path: String, pragmas: [String], logger: Logger) async throws -> SQLiteConnection {
         let connection = try await SQLiteConnection.open(
             storage: .file(path: path),
             threadPool: NIOThreadPool.singleton,
@@ -48,10 +66,10 @@ public final class Database: Service, Sendable {
             on: MultiThreadedEventLoopGroup.singleton.any()
         ).get()
         let sql = connection.sql(queryLogLevel: .trace)
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
+        for pragma in pragmas + ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
             try await sql.raw(SQLQueryString(pragma)).run()
         }
-        return Database(kind: .sqlite, backend: .sqlite(connection, AsyncMutex()), logger: logger)
+        return connection
     }
 
     /// Connects to PostgreSQL from a `postgres://user:password@host:port/database?sslmode=…` URL.
@@ -77,26 +95,29 @@ public final class Database: Service, Sendable {
         return pool.statistics
     }
 
-    /// Keeps the PostgreSQL pool running until shutdown; closes the SQLite connection on shutdown.
+    /// Keeps the PostgreSQL pool running until shutdown; closes the SQLite connections on shutdown.
     public func run() async throws {
         switch self.backend {
         case .postgres(let pool):
             await cancelWhenGracefulShutdown {
                 await pool.run()
             }
-        case .sqlite(let connection, let mutex):
+        case .sqlite(let writer, let readers, _):
             try? await gracefulShutdown()
-            _ = try? await mutex.withLock {
-                try await connection.close().get()
+            for lease in [readers, writer] {
+                // step: each connection is closed once it is back, so no statement still running is cut
+                for connection in await lease.drain() {
+                    try? await connection.close().get()
+                }
             }
         }
     }
 
-    /// Runs read-only work on a connection.
+    /// Runs read-only work on a connection (on SQLite a read-only one: it sees what was committed before it began).
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch self.backend {
-        case .sqlite(let connection, let mutex):
-            return try await mutex.withLock { try await body(connection.sql(queryLogLevel: .trace)) }
+        case .sqlite(_, let readers, _):
+            return try await readers.with { try await body($0.sql(queryLogLevel: .trace)) }
         case .postgres(let pool):
             return try await pool.withConnection { connection in
                 try await body(connection.sql(queryLogLevel: .trace))
@@ -110,9 +131,18 @@ public final class Database: Service, Sendable {
         return try await pool.withConnection { try await body($0) }
     }
 
+    /// Runs `body` on an SQLite reader that keeps its prepared statements, for hot paths; nil on PostgreSQL.
+    func withSQLiteReader<T: Sendable>(_ body: (SQLiteReader) throws -> T) async throws -> T? {
+        guard case .sqlite(_, _, let fastReaders) = self.backend else { return nil }
+        return try await fastReaders.with { try body($0) }
+    }
+
     /// Runs a single statement (or several that need not be atomic).
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await self.read(body)
+        if case .sqlite(let writer, _, _) = self.backend {
+            return try await writer.with { try await body($0.sql(queryLogLevel: .trace)) }
+        }
+        return try await self.read(body)
     }
 
     /// Runs `body` in one transaction: everything it wrote is kept, or (when it throws) nothing is.
@@ -122,8 +152,8 @@ public final class Database: Service, Sendable {
         unbounded: Bool = false, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         switch self.backend {
-        case .sqlite(let connection, let mutex):
-            return try await mutex.withLock {
+        case .sqlite(let writer, _, _):
+            return try await writer.with { connection in
                 let sql = connection.sql(queryLogLevel: .trace)
                 try await sql.raw("BEGIN IMMEDIATE").run()
                 do {

@@ -3,6 +3,7 @@ import Testing
 
 @testable import SOSDomain
 @testable import SOSServer
+@testable import SOSStorage
 
 @Suite("Hand-written JSON for list responses")
 struct JSONWriterTests {
@@ -23,6 +24,19 @@ struct JSONWriterTests {
             holdExpiresAt: note == nil ? nil : Date(timeIntervalSince1970: 1_764_001_200.25), cancellationReason: note.map { "Declined: " + $0 },
             fee: note == nil ? nil : Fee(amountMinor: 4550, currency: try! Currency("EUR")), version: note == nil ? 1 : 17
         )
+    }
+
+    @Test("Ids are written and read without Foundation's formatting: the same text as uuidString, either case read")
+    func uuidText() throws {
+        for id in (0..<200).map({ _ in UUID() }) + [UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), UUID(uuid: (255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255))] {
+            #expect(id.apiString == id.uuidString.lowercased())
+            for text in [id.uuidString, id.apiString] {
+                #expect(Array(text.utf8).withUnsafeBufferPointer { UUID(text: $0) } == id)
+            }
+        }
+        for bad in ["", "not-a-uuid", "3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5", "3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5g", "3f1b2c4d5e6f-4a7b-8c9d-0e1f2a3b4c5d0"] {
+            #expect(Array(bad.utf8).withUnsafeBufferPointer { UUID(text: $0) } == nil, "\(bad)")
+        }
     }
 
     @Test("Appointment lists are byte for byte what JSONEncoder writes, with and without nested people")

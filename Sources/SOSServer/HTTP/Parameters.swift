@@ -51,9 +51,9 @@ struct QueryParameters {
     }
 
     /// A typed value's raw text: present but empty is an error, since no integer, enum or id is empty.
-    private func typed(_ name: String, expecting: String) throws -> String? {
+    private func typed(_ name: String, expecting: @autoclosure () -> String) throws -> String? {
         guard let value = self.values[name] else { return nil }
-        guard !value.isEmpty else { throw APIError.badRequest("'\(name)' is empty; send \(expecting) or leave the parameter out.") }
+        guard !value.isEmpty else { throw APIError.badRequest("'\(name)' is empty; send \(expecting()) or leave the parameter out.") }
         return value
     }
 

@@ -121,6 +121,26 @@ struct AuthPayload: ResponseEncodable, Sendable {
 }
 
 extension UUID {
-    /// Lower-case canonical form used in every response.
-    var apiString: String { self.uuidString.lowercased() }
+    /// Lower-case canonical form used in every response (written directly: `uuidString` goes through `sprintf`, and
+    /// a page of appointments prints dozens of ids).
+    var apiString: String {
+        withUnsafeBytes(of: self.uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { text in
+                let hex = Self.hexDigits
+                var position = 0
+                for (index, byte) in bytes.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        text[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    text[position] = hex[Int(byte >> 4)]
+                    text[position + 1] = hex[Int(byte & 0x0F)]
+                    position += 2
+                }
+                return position
+            }
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }

@@ -3,11 +3,12 @@ import Logging
 import PostgresNIO
 import SOSDomain
 
-/// The hottest reads — a patient's or a doctor's appointment list, newest first, no filter — as PostgreSQL prepared
-/// statements (parsed and planned once per pooled connection instead of on every request), one round trip with the
-/// people joined to the page, decoded by column position instead of through `Codable`.
+/// The hottest reads — a patient's or a doctor's appointment list, newest first, no filter — as prepared statements
+/// (parsed and planned once per pooled PostgreSQL connection or SQLite reader instead of on every request), one round
+/// trip with the people joined to the page, decoded by column position instead of through `Codable`, by one decoder
+/// for both databases.
 ///
-/// Any other list (filters, other orders, staff scopes) and SQLite take `SQLAppointmentRepository`'s general path.
+/// Any other list (filters, other orders, staff scopes) takes `SQLAppointmentRepository`'s general path.
 /// Both paths decode into the same `AppointmentDetails`; `AppointmentPagesTests` checks them field by field on the
 /// same rows, so a new column is added to `columns` and `details(from:)` here and to the general path, or the test fails.
 enum AppointmentPages {
@@ -70,47 +71,66 @@ enum AppointmentPages {
         }
     }
 
-    /// Runs the page on a pooled connection; the rows and the total (0 rows past the end: the total is counted apart).
-    static func fetch(_ owner: Owner, page: PageRequest, on connection: PostgresConnection, logger: Logger) async throws -> (rows: [PostgresRow], total: Int?) {
-        var rows: [PostgresRow] = []
-        switch owner {
-        case .patient(let id):
-            for try await row in try await connection.execute(PatientPage(owner: id, limit: page.limit, offset: page.offset), logger: logger) { rows.append(row) }
-        case .doctor(let id):
-            for try await row in try await connection.execute(DoctorPage(owner: id, limit: page.limit, offset: page.offset), logger: logger) { rows.append(row) }
+    /// Runs the page — a prepared statement on a pooled PostgreSQL connection, a kept statement on an SQLite
+    /// reader — and decodes its rows; the total is nil past the end (0 rows: the caller counts apart).
+    static func fetch(_ owner: Owner, page: PageRequest, in database: Database) async throws -> (items: [AppointmentDetails], total: Int?) {
+        var items: [AppointmentDetails] = []
+        var total: Int?
+        func add(_ row: some ColumnReader) throws {
+            items.append(try self.details(from: row))
+            if total == nil { total = try row.int(33) }
         }
-        guard let first = rows.first else { return ([], page.offset > 0 ? nil : 0) }
-        return (rows, Int(try first.makeRandomAccess()[33].decode(Int64.self)))
+        let ownerId: UUID
+        switch owner {
+        case .patient(let id), .doctor(let id): ownerId = id
+        }
+        let onSQLite: Void? = try await database.withSQLiteReader { reader in
+            try reader.query(Self.sqliteSQL(owner), [.text(ownerId.uuidString), .integer(Int64(page.limit)), .integer(Int64(page.offset))]) { try add($0) }
+        }
+        if onSQLite == nil {
+            let rows: [PostgresRow] = try await database.withPostgresConnection { [logger = database.logger] connection in
+                var rows: [PostgresRow] = []
+                switch owner {
+                case .patient(let id):
+                    for try await row in try await connection.execute(PatientPage(owner: id, limit: page.limit, offset: page.offset), logger: logger) { rows.append(row) }
+                case .doctor(let id):
+                    for try await row in try await connection.execute(DoctorPage(owner: id, limit: page.limit, offset: page.offset), logger: logger) { rows.append(row) }
+                }
+                return rows
+            } ?? []
+            for row in rows { try add(PostgresColumns(row)) }
+        }
+        return (items, total ?? (page.offset > 0 ? nil : 0))
+    }
+
+    /// The same SQL on SQLite (its `$1`… parameters are numbered in order of appearance, as they appear here).
+    static func sqliteSQL(_ owner: Owner) -> String {
+        switch owner {
+        case .patient: PatientPage.sql
+        case .doctor: DoctorPage.sql
+        }
     }
 
     /// One row of the page as the domain's details (the same values `SQLAppointmentRepository.details` decodes).
-    static func details(from row: PostgresRow) throws -> AppointmentDetails {
-        let r = row.makeRandomAccess()
-        func text(_ index: Int) throws -> String { try r[index].decode(String.self) }
-        func optionalText(_ index: Int) throws -> String? { try r[index].decode(String?.self) }
-        func stored<T>(_ index: Int, _ parse: (String) -> T?) throws -> T {
-            let value = try text(index)
-            guard let parsed = parse(value) else { throw StoredValueError(column: "#\(index)", value: value) }
-            return parsed
-        }
-        let patientId = try r[1].decode(UUID.self)
-        let doctorId = try r[2].decode(UUID.self)
-        let fee: Fee? = if let minor = try r[20].decode(Int64?.self), let code = try optionalText(21) { Fee(amountMinor: minor, currency: try Currency(code)) } else { nil }
+    static func details(from r: some ColumnReader) throws -> AppointmentDetails {
+        let patientId = try r.uuid(1)
+        let doctorId = try r.uuid(2)
+        let fee: Fee? = if let minor = try r.optionalInt(20), let code = try r.optionalText(21) { Fee(amountMinor: Int64(minor), currency: try Currency(code)) } else { nil }
         let appointment = Appointment(
-            id: try r[0].decode(UUID.self), patientId: patientId, doctorId: doctorId, date: try stored(3, LocalDate.init),
-            startTime: try stored(4, LocalTime.init), endTime: try stored(5, LocalTime.init),
-            status: AppointmentStatus(rawValue: try text(6)) ?? .cancelled, streamChannelId: try optionalText(7),
-            consultationType: ConsultationType(rawValue: try text(8)) ?? .online, symptoms: JSON.parse(try text(9))?.strings ?? [],
-            additionalNote: try optionalText(10), visitLocation: JSON.parse(try optionalText(11)), startsAt: try r[12].decode(Date.self),
-            endsAt: try r[13].decode(Date.self), createdAt: try r[14].decode(Date.self), updatedAt: try r[15].decode(Date.self),
-            bookedBy: try r[16].decode(UUID?.self), patientAcceptance: PatientAcceptance(rawValue: try text(17)) ?? .pending,
-            holdExpiresAt: try r[18].decode(Date?.self), cancellationReason: try optionalText(19), fee: fee,
-            version: Int(try r[22].decode(Int32.self))
+            id: try r.uuid(0), patientId: patientId, doctorId: doctorId, date: try r.stored(3, LocalDate.init),
+            startTime: try r.stored(4, LocalTime.init), endTime: try r.stored(5, LocalTime.init),
+            status: AppointmentStatus(rawValue: try r.text(6)) ?? .cancelled, streamChannelId: try r.optionalText(7),
+            consultationType: ConsultationType(rawValue: try r.text(8)) ?? .online, symptoms: JSON.parse(try r.text(9))?.strings ?? [],
+            additionalNote: try r.optionalText(10), visitLocation: JSON.parse(try r.optionalText(11)), startsAt: try r.date(12),
+            endsAt: try r.date(13), createdAt: try r.date(14), updatedAt: try r.date(15),
+            bookedBy: try r.optionalUUID(16), patientAcceptance: PatientAcceptance(rawValue: try r.text(17)) ?? .pending,
+            holdExpiresAt: try r.optionalDate(18), cancellationReason: try r.optionalText(19), fee: fee,
+            version: try r.int(22)
         )
-        let patient = PersonSummary(id: patientId, name: try text(23), email: try optionalText(24), phone: try optionalText(25), profilePicture: try optionalText(26))
+        let patient = PersonSummary(id: patientId, name: try r.text(23), email: try r.optionalText(24), phone: try r.optionalText(25), profilePicture: try r.optionalText(26))
         let doctor = DoctorSummary(
-            person: PersonSummary(id: doctorId, name: try text(27), email: try optionalText(28), phone: try optionalText(29), profilePicture: try optionalText(30)),
-            specialisation: try text(31), rating: try r[32].decode(Double.self)
+            person: PersonSummary(id: doctorId, name: try r.text(27), email: try r.optionalText(28), phone: try r.optionalText(29), profilePicture: try r.optionalText(30)),
+            specialisation: try r.text(31), rating: try r.double(32)
         )
         return AppointmentDetails(appointment: appointment, patient: patient, doctor: doctor)
     }

@@ -106,11 +106,9 @@ public struct SQLAppointmentRepository: AppointmentRepository {
     }
 
     public func list(_ query: AppointmentQuery) async throws -> Page<AppointmentDetails> {
-        // step: a patient's or doctor's newest-first page, the hottest read, is a prepared statement on PostgreSQL
-        if let owner = AppointmentPages.owner(of: query), let (rows, total) = try await self.database.withPostgresConnection({ [logger = self.database.logger] connection in
-            try await AppointmentPages.fetch(owner, page: query.page, on: connection, logger: logger)
-        }), let total {
-            return Page(items: try rows.map(AppointmentPages.details(from:)), total: total, request: query.page)
+        // step: a patient's or doctor's newest-first page, the hottest read, is a kept prepared statement
+        if let owner = AppointmentPages.owner(of: query), case let (items, total?) = try await AppointmentPages.fetch(owner, page: query.page, in: self.database) {
+            return Page(items: items, total: total, request: query.page)
         }
         return try await self.listGeneral(query)
     }
