@@ -56,11 +56,17 @@ public enum JSON: Codable, Sendable, Equatable, Hashable {
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "null"
     }
 
-    /// Parses stored JSON text; `nil` for NULL or unparsable text. (JSONSerialization, not `Decodable`: decoding
-    /// this enum tries each case in turn and is several times slower on the list endpoints' hot path.)
+    /// Parses stored JSON text; `nil` for NULL or unparsable text. (`JSONParser`, then `JSONSerialization` for a
+    /// text it refuses; not `Decodable`: decoding this enum tries each case in turn and is several times slower on
+    /// the list endpoints' hot path.)
     public static func parse(_ text: String?) -> JSON? {
-        guard let text, let data = text.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        guard let text else { return nil }
+        if let value = JSONParser.parse(text) { return value }
+        return Self.parseWithFoundation(text)
+    }
+
+    static func parseWithFoundation(_ text: String) -> JSON? {
+        guard let data = text.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         else { return nil }
         return JSON(any: object)
     }
