@@ -23,7 +23,7 @@ public enum DatabaseKind: String, Sendable {
 public final class Database: Service, Sendable {
     enum Backend: Sendable {
         /// The writer takes every write and transaction in turn; in WAL mode the readers see the last commit meanwhile.
-        /// `fastReaders` keep their prepared statements, for the hottest reads (`withSQLiteReader`).
+        /// `fastReaders` keep their prepared statements, for the hottest reads (`rows(_:)`).
         case sqlite(writer: AsyncLease<SQLiteConnection>, readers: AsyncLease<SQLiteConnection>, fastReaders: AsyncLease<SQLiteReader>)
         case postgres(PostgresPool)
     }
@@ -125,16 +125,24 @@ public final class Database: Service, Sendable {
         }
     }
 
-    /// Runs `body` on a pooled PostgreSQL connection, for hot paths that use prepared statements; nil on SQLite.
-    func withPostgresConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T? {
-        guard case .postgres(let pool) = self.backend else { return nil }
-        return try await pool.withConnection { try await body($0) }
-    }
-
-    /// Runs `body` on an SQLite reader that keeps its prepared statements, for hot paths; nil on PostgreSQL.
-    func withSQLiteReader<T: Sendable>(_ body: (SQLiteReader) throws -> T) async throws -> T? {
-        guard case .sqlite(_, _, let fastReaders) = self.backend else { return nil }
-        return try await fastReaders.with { try body($0) }
+    /// Runs a statement the hot paths keep prepared and reads each row by position: PostgreSQL prepares it once per
+    /// pooled connection, an SQLite reader keeps it by its text and runs it on the calling thread.
+    func rows<Statement: KeptStatement>(_ statement: Statement) async throws -> [Statement.Value] {
+        switch self.backend {
+        case .sqlite(_, _, let fastReaders):
+            return try await fastReaders.with { reader in
+                var values: [Statement.Value] = []
+                try reader.query(Statement.sql, statement.sqliteBinds) { values.append(try Statement.value(from: $0)) }
+                return values
+            }
+        case .postgres(let pool):
+            let rows = try await pool.withConnection { [logger = self.logger] connection in
+                var rows: [PostgresRow] = []
+                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+                return rows
+            }
+            return try rows.map { try Statement.value(from: PostgresColumns($0)) }
+        }
     }
 
     /// Runs a single statement (or several that need not be atomic).

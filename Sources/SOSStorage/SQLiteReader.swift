@@ -134,6 +134,10 @@ struct SQLiteColumns: ColumnReader {
     func double(_ index: Int) throws -> Double {
         sqlite_nio_sqlite3_column_double(self.statement, Int32(index))
     }
+
+    func bool(_ index: Int) throws -> Bool {
+        sqlite_nio_sqlite3_column_int64(self.statement, Int32(index)) != 0
+    }
 }
 
 extension UUID {

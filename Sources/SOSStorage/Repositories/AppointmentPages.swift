@@ -37,7 +37,7 @@ enum AppointmentPages {
 
     /// One owner's page: the patient's or the doctor's statement differ only in their name and owner column (a
     /// prepared statement's name and SQL are static, so each is a type of its own).
-    protocol OwnerPage: PostgresPreparedStatement where Row == PostgresRow {
+    protocol OwnerPage: KeptStatement {
         var owner: UUID { get }
         var limit: Int { get }
         var offset: Int { get }
@@ -71,44 +71,14 @@ enum AppointmentPages {
         }
     }
 
-    /// Runs the page — a prepared statement on a pooled PostgreSQL connection, a kept statement on an SQLite
-    /// reader — and decodes its rows; the total is nil past the end (0 rows: the caller counts apart).
+    /// The page and the total (nil past the end, with 0 rows: the caller counts apart).
     static func fetch(_ owner: Owner, page: PageRequest, in database: Database) async throws -> (items: [AppointmentDetails], total: Int?) {
-        var items: [AppointmentDetails] = []
-        var total: Int?
-        func add(_ row: some ColumnReader) throws {
-            items.append(try self.details(from: row))
-            if total == nil { total = try row.int(33) }
-        }
-        let ownerId: UUID
-        switch owner {
-        case .patient(let id), .doctor(let id): ownerId = id
-        }
-        let onSQLite: Void? = try await database.withSQLiteReader { reader in
-            try reader.query(Self.sqliteSQL(owner), [.text(ownerId.uuidString), .integer(Int64(page.limit)), .integer(Int64(page.offset))]) { try add($0) }
-        }
-        if onSQLite == nil {
-            let rows: [PostgresRow] = try await database.withPostgresConnection { [logger = database.logger] connection in
-                var rows: [PostgresRow] = []
-                switch owner {
-                case .patient(let id):
-                    for try await row in try await connection.execute(PatientPage(owner: id, limit: page.limit, offset: page.offset), logger: logger) { rows.append(row) }
-                case .doctor(let id):
-                    for try await row in try await connection.execute(DoctorPage(owner: id, limit: page.limit, offset: page.offset), logger: logger) { rows.append(row) }
-                }
-                return rows
-            } ?? []
-            for row in rows { try add(PostgresColumns(row)) }
-        }
-        return (items, total ?? (page.offset > 0 ? nil : 0))
-    }
-
-    /// The same SQL on SQLite (its `$1`… parameters are numbered in order of appearance, as they appear here).
-    static func sqliteSQL(_ owner: Owner) -> String {
-        switch owner {
-        case .patient: PatientPage.sql
-        case .doctor: DoctorPage.sql
-        }
+        let rows =
+            switch owner {
+            case .patient(let id): try await database.rows(PatientPage(owner: id, limit: page.limit, offset: page.offset))
+            case .doctor(let id): try await database.rows(DoctorPage(owner: id, limit: page.limit, offset: page.offset))
+            }
+        return (rows.map(\.0), rows.first?.1 ?? (page.offset > 0 ? nil : 0))
     }
 
     /// One row of the page as the domain's details (the same values `SQLAppointmentRepository.details` decodes).
@@ -145,5 +115,10 @@ extension AppointmentPages.OwnerPage {
         return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+    var sqliteBinds: [SQLiteReader.Bind] { [.text(self.owner.uuidString), .integer(Int64(self.limit)), .integer(Int64(self.offset))] }
+
+    /// A row and the page's total.
+    static func value(from columns: some ColumnReader) throws -> (AppointmentDetails, Int) {
+        (try AppointmentPages.details(from: columns), try columns.int(33))
+    }
 }

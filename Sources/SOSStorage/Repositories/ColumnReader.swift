@@ -9,6 +9,7 @@ protocol ColumnReader {
     func optionalDate(_ index: Int) throws -> Date?
     func optionalInt(_ index: Int) throws -> Int?
     func double(_ index: Int) throws -> Double
+    func bool(_ index: Int) throws -> Bool
 }
 
 extension ColumnReader {
@@ -30,6 +31,19 @@ extension ColumnReader {
     }
 }
 
+/// A statement the hot paths keep prepared on both databases (`Database.rows(_:)`): the same SQL, its `$1`, `$2`…
+/// parameters in order of appearance, bound from the same values, and each row read by position into a `Value`
+/// (generic over the reader, so that each database's reading is specialized, not dispatched per column).
+protocol KeptStatement: PostgresPreparedStatement where Row == PostgresRow {
+    associatedtype Value: Sendable
+    var sqliteBinds: [SQLiteReader.Bind] { get }
+    static func value(from columns: some ColumnReader) throws -> Value
+}
+
+extension KeptStatement {
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
 /// A PostgreSQL row by column position.
 struct PostgresColumns: ColumnReader {
     let row: PostgresRandomAccessRow
@@ -43,4 +57,5 @@ struct PostgresColumns: ColumnReader {
     func optionalDate(_ index: Int) throws -> Date? { try self.row[index].decode(Date?.self) }
     func optionalInt(_ index: Int) throws -> Int? { try self.row[index].decode(Int?.self) }
     func double(_ index: Int) throws -> Double { try self.row[index].decode(Double.self) }
+    func bool(_ index: Int) throws -> Bool { try self.row[index].decode(Bool.self) }
 }

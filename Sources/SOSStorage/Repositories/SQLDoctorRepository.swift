@@ -37,6 +37,15 @@ public struct SQLDoctorRepository: DoctorRepository {
     }
 
     public func list(_ query: DoctorQuery) async throws -> Page<Doctor> {
+        // step: the patients' search, the hottest doctor read, is a kept prepared statement
+        if let pattern = DoctorPages.pattern(of: query), case let (items, total?) = try await DoctorPages.fetch(pattern: pattern, page: query.page, in: self.database) {
+            return Page(items: items, total: total, request: query.page)
+        }
+        return try await self.listGeneral(query)
+    }
+
+    /// Any list, on either database.
+    func listGeneral(_ query: DoctorQuery) async throws -> Page<Doctor> {
         try await self.database.read { sql in
             var filter: SQLQueryString = "WHERE u.role = 'doctor'"
             if query.activeOnly { filter += " AND u.status = 'active'" }
