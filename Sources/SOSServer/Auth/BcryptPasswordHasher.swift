@@ -7,8 +7,9 @@ import SOSDomain
 
 /// bcrypt on a dedicated thread pool, so a burst of sign-ins never stalls the event loops.
 ///
-/// The pool has one thread fewer than the machine has cores (at least one): hashing can saturate those
-/// while a core stays free for serving other requests.
+/// The pool has one thread fewer than the machine has cores (at least one), and its threads run at the lowest
+/// priority: hashing can saturate those while a core stays free for serving other requests, and yields even those
+/// when requests need them.
 final class BcryptPasswordHasher: PasswordHasher {
     let cost: UInt8
     let pool: NIOThreadPool
@@ -28,16 +29,25 @@ final class BcryptPasswordHasher: PasswordHasher {
 
     func hash(_ password: String) async throws -> String {
         let cost = self.cost
-        return try await self.pool.runIfActive { Bcrypt.hash(Self.bcryptInput(password), cost: cost) }
+        return try await self.pool.runIfActive { Self.yielding { Bcrypt.hash(Self.bcryptInput(password), cost: cost) } }
     }
 
     func verify(_ password: String, hash: String) async throws -> Bool {
-        try await self.pool.runIfActive { Bcrypt.verify(Self.bcryptInput(password), hash: hash) }
+        try await self.pool.runIfActive { Self.yielding { Bcrypt.verify(Self.bcryptInput(password), hash: hash) } }
     }
 
     func burnVerification(_ password: String) async {
         let decoy = self.decoy
-        _ = try? await self.pool.runIfActive { Bcrypt.verify(Self.bcryptInput(password), hash: decoy) }
+        _ = try? await self.pool.runIfActive { Self.yielding { Bcrypt.verify(Self.bcryptInput(password), hash: decoy) } }
+    }
+
+    /// Runs `body` on this pool thread at the lowest scheduling priority (nice 19; Linux nices threads one by one),
+    /// so that a storm of sign-ins takes the cores only when request handling leaves them idle.
+    static func yielding<T>(_ body: () -> T) -> T {
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)  // 0: the calling thread, on Linux
+        #endif
+        return body()
     }
 
     /// bcrypt reads at most 72 bytes and stops at a NUL byte; such passwords go through SHA-256 first so
