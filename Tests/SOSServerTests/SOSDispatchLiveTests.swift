@@ -136,4 +136,48 @@ struct SOSDispatchLiveTests {
             patientSocket.close()
         }
     }
+
+    @Test("Two nodes: offers raised on node A reach doctors connected to node B; ten accepting through both nodes, exactly one wins",
+          .enabled(if: TestDatabase.postgresURL != nil, "needs SOS_TEST_DATABASE_URL"))
+    func twoNodes() async throws {
+        let storage = try await TestStorage.make()
+        defer { Task { await storage.cleanUp() } }
+        let configuration = {
+            var configuration = dispatchConfiguration(storage)
+            configuration.dispatch.waveSize = 10
+            return configuration
+        }()
+        try await runDispatchApp(configuration, .live, presence: nil) { clientA, servicesA in
+            try await runDispatchApp(configuration, .live, presence: nil) { clientB, _ in
+                let portB = try #require(clientB.port)
+                var doctors: [OnCallDoctor] = []
+                for index in 0..<10 { doctors.append(try await OnCallDoctor.make(clientA, at: Paris.north(0.2 + Double(index) * 0.3))) }
+                var sockets: [HubClient] = []
+                for doctor in doctors { sockets.append(try await HubClient.connect(port: portB, token: doctor.token)) }
+                // step: node A hears of node B's connections through the broker
+                try await Self.waitConnected(servicesA, doctors.map(\.id))
+                let patient = try await clientA.makeUser(role: "patient")
+                let created = try await clientA.request(.post, "/api/v1/sos", token: patient.token, json: sosBody())
+                let id = try #require(created.json["request"]?["id"]?.string)
+                #expect(created.json["request"]?["status"]?["offered"]?.int == 10, "\(created.text)")
+                for socket in sockets { _ = try await socket.next("sos.offer") }
+                let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                    for (index, doctor) in doctors.enumerated() {
+                        let client = index % 2 == 0 ? clientA : clientB
+                        group.addTask { try await client.request(.post, "/api/v1/sos/\(id)/accept", token: doctor.token).status }
+                    }
+                    return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+                }
+                #expect(statuses.filter { $0 == .ok }.count == 1 && statuses.filter { $0 == .conflict }.count == 9, "\(statuses)")
+                var taken = 0
+                for socket in sockets {
+                    if (try? await socket.next("sos.taken", timeout: .seconds(2))) != nil { taken += 1 }
+                }
+                #expect(taken == 9, "the nine losers on node B hear sos.taken, whichever node the winner used")
+                let appointments = try await clientB.request(.get, "/api/v1/appointments", token: patient.token)
+                #expect(appointments.json["pagination"]?["total"]?.int == 1, "\(appointments.text)")
+                for socket in sockets { socket.close() }
+            }
+        }
+    }
 }

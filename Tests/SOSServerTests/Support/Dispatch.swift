@@ -31,10 +31,25 @@ func withDispatchApp<T: Sendable>(
 ) async throws -> T {
     let storage = try await TestStorage.make()
     defer { Task { await storage.cleanUp() } }
+    var configuration = dispatchConfiguration(storage, clock: clock)
+    configure(&configuration)
+    return try await runDispatchApp(configuration, setup, presence: presence, test)
+}
+
+/// A test configuration on `storage` with the test's clock and a dispatch job that never runs by itself.
+func dispatchConfiguration(_ storage: TestStorage, clock: TestClock = TestClock()) -> ServerConfiguration {
     var configuration = storage.configuration
     configuration.clock = clock.now
     configuration.dispatchSweepInterval = .seconds(3600)
-    configure(&configuration)
+    configuration.hub.offlineGrace = 0.3
+    return configuration
+}
+
+/// Runs one node on an existing configuration (two nodes may share a PostgreSQL schema).
+func runDispatchApp<T: Sendable>(
+    _ configuration: ServerConfiguration, _ setup: TestingSetup, presence: FakePresence?,
+    _ test: @Sendable (any TestClientProtocol, AppServices) async throws -> T
+) async throws -> T {
     var logger = Logger(label: "sos-test")
     logger.logLevel = configuration.logLevel
     let services = try await AppServices.build(configuration, logger: logger, presence: presence)
