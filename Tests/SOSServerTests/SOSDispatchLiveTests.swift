@@ -147,8 +147,8 @@ struct SOSDispatchLiveTests {
             configuration.dispatch.waveSize = 10
             return configuration
         }()
-        try await runDispatchApp(configuration, .live, presence: nil) { clientA, servicesA in
-            try await runDispatchApp(configuration, .live, presence: nil) { clientB, _ in
+        try await runApp(configuration, .live) { clientA, servicesA in
+            try await runApp(configuration, .live) { clientB, _ in
                 let portB = try #require(clientB.port)
                 var doctors: [OnCallDoctor] = []
                 for index in 0..<10 { doctors.append(try await OnCallDoctor.make(clientA, at: Paris.north(0.2 + Double(index) * 0.3))) }

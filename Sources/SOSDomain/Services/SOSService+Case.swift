@@ -34,19 +34,25 @@ extension SOSService {
         guard var won = try await self.dispatch.accept(requestId: id, doctorId: principal.id, kind: kind, at: now) else {
             throw try await self.acceptRefusal(id: id)
         }
+        let appointment: Appointment
         do {
             guard let doctor = try await self.doctors.find(id: principal.id) else { throw DomainError.notFound("No doctor with id \(principal.id).") }
-            let appointment = try await self.appointments.bookDispatched(
+            appointment = try await self.appointments.bookDispatched(
                 patientId: won.patientId, doctor: doctor, kind: kind, symptoms: won.symptoms, location: won.location, requestId: won.id
             )
-            won.appointmentId = appointment.id
-            guard try await self.dispatch.update(won, expectedVersion: won.version) else { throw DomainError.stale("SOS request") }
-            won.version += 1
         } catch {
             // step: the case cannot become an appointment (e.g. the doctor is booked now): it goes back to the search
             try await self.restartSearch(won, by: principal.id, reason: nil, now: now)
             throw error
         }
+        var linked = won
+        linked.appointmentId = appointment.id
+        guard let stored = try await self.store(linked, over: won) else {
+            // step: the patient cancelled between the accept and this write: the appointment goes too
+            try await self.appointments.endDispatched(id: appointment.id, reason: "The SOS request was cancelled while it was being accepted.")
+            throw DomainError.conflict("The patient cancelled this SOS request while you accepted it.")
+        }
+        won = stored
         let others = try await self.dispatch.offers(requestId: id).filter { $0.declinedAt == nil && $0.doctorId != principal.id }.map(\.doctorId)
         await self.publish("sos.taken", .taken(requestId: id), to: Set(others))
         return try await self.announce(won)
@@ -84,13 +90,12 @@ extension SOSService {
         next.nextStepAt = nil
         next.reason = reason ?? "Cancelled by the patient."
         next.updatedAt = self.now()
-        guard try await self.dispatch.update(next, expectedVersion: request.version) else { throw DomainError.stale("SOS request", version: request.version) }
-        next.version += 1
+        guard let cancelled = try await self.store(next, over: request) else { throw DomainError.stale("SOS request", version: request.version) }
         if let appointment = request.appointmentId {
             try await self.appointments.endDispatched(id: appointment, reason: "The patient cancelled the SOS request.")
         }
-        if request.state.isOpen { try await self.withdraw(next) }
-        return try await self.announce(next)
+        if request.state.isOpen { try await self.withdraw(cancelled) }
+        return try await self.announce(cancelled)
     }
 
     /// The doctor who has the case gives it back: the appointment is cancelled and matching starts again without him.
@@ -115,9 +120,8 @@ extension SOSService {
         next.state = status.state
         next.etaMinutes = status == .onTheWay ? etaMinutes : nil
         next.updatedAt = self.now()
-        guard try await self.dispatch.update(next, expectedVersion: request.version) else { throw DomainError.stale("SOS request", version: request.version) }
-        next.version += 1
-        return try await self.announce(next)
+        guard let reported = try await self.store(next, over: request) else { throw DomainError.stale("SOS request", version: request.version) }
+        return try await self.announce(reported)
     }
 
     /// Who hears the doctor's position while he is on the way (the patient); the position itself is only relayed.
@@ -146,12 +150,11 @@ extension SOSService {
         next.nextStepAt = now
         next.reason = reason
         next.updatedAt = now
-        guard try await self.dispatch.update(next, expectedVersion: request.version) else { throw DomainError.stale("SOS request", version: request.version) }
-        next.version += 1
+        guard let restarted = try await self.store(next, over: request) else { throw DomainError.stale("SOS request", version: request.version) }
         try await self.dispatch.reopenOffers(requestId: request.id, handedBackBy: doctorId, at: now)
         if let appointment = request.appointmentId {
             try await self.appointments.endDispatched(id: appointment, reason: "The doctor handed the SOS case back.")
         }
-        return try await self.offerWave(next, now: now) ?? next
+        return try await self.offerWave(restarted, now: now) ?? restarted
     }
 }

@@ -42,10 +42,9 @@ extension SOSService {
         next.searchRadiusKm = radius
         next.nextStepAt = min(now.addingTimeInterval(self.rules.waveDelay), request.searchStartedAt.addingTimeInterval(self.rules.videoFallbackAfter))
         next.updatedAt = now
-        guard try await self.dispatch.update(next, expectedVersion: request.version) else { return nil }
-        next.version += 1
-        try await self.sendOffers(ranked, for: next, wave: wave, now: now)
-        return next
+        guard let stored = try await self.store(next, over: request) else { return nil }
+        try await self.sendOffers(ranked, for: stored, wave: wave, now: now)
+        return stored
     }
 
     /// No one nearby accepted in time: offers a video consultation to on-call doctors speaking the language anywhere.
@@ -58,10 +57,9 @@ extension SOSService {
         next.searchRadiusKm = nil
         next.nextStepAt = now.addingTimeInterval(self.rules.noDoctorAfter)
         next.updatedAt = now
-        guard try await self.dispatch.update(next, expectedVersion: request.version) else { return nil }
-        next.version += 1
-        try await self.sendOffers(ranked, for: next, wave: next.wave, now: now)
-        return next
+        guard let stored = try await self.store(next, over: request) else { return nil }
+        try await self.sendOffers(ranked, for: stored, wave: stored.wave, now: now)
+        return stored
     }
 
     /// Nobody accepted, not even for video: `no_doctor`, the emergency number, offers withdrawn.
@@ -72,10 +70,18 @@ extension SOSService {
         next.nextStepAt = nil
         next.reason = "No doctor accepted within \(Int((self.rules.videoFallbackAfter + self.rules.noDoctorAfter) / 60)) minutes."
         next.updatedAt = now
+        guard let stored = try await self.store(next, over: request) else { return nil }
+        try await self.withdraw(stored)
+        return stored
+    }
+
+    /// Writes `next` compare-and-set over `request`: the stored request (its version one up), or nil when another
+    /// writer (a node's dispatch run, an accept) changed it first.
+    func store(_ next: SOSRequest, over request: SOSRequest) async throws -> SOSRequest? {
         guard try await self.dispatch.update(next, expectedVersion: request.version) else { return nil }
-        next.version += 1
-        try await self.withdraw(next)
-        return next
+        var stored = next
+        stored.version = request.version + 1
+        return stored
     }
 
     /// Tells the doctors still holding an offer that the request ended without them.

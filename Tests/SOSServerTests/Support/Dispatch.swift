@@ -1,6 +1,5 @@
 import Foundation
 import HummingbirdTesting
-import Logging
 import SOSDomain
 import Testing
 
@@ -33,7 +32,7 @@ func withDispatchApp<T: Sendable>(
     defer { Task { await storage.cleanUp() } }
     var configuration = dispatchConfiguration(storage, clock: clock)
     configure(&configuration)
-    return try await runDispatchApp(configuration, setup, presence: presence, test)
+    return try await runApp(configuration, setup, presence: presence, test)
 }
 
 /// A test configuration on `storage` with the test's clock and a dispatch job that never runs by itself.
@@ -43,18 +42,6 @@ func dispatchConfiguration(_ storage: TestStorage, clock: TestClock = TestClock(
     configuration.dispatchSweepInterval = .seconds(3600)
     configuration.hub.offlineGrace = 0.3
     return configuration
-}
-
-/// Runs one node on an existing configuration (two nodes may share a PostgreSQL schema).
-func runDispatchApp<T: Sendable>(
-    _ configuration: ServerConfiguration, _ setup: TestingSetup, presence: FakePresence?,
-    _ test: @Sendable (any TestClientProtocol, AppServices) async throws -> T
-) async throws -> T {
-    var logger = Logger(label: "sos-test")
-    logger.logLevel = configuration.logLevel
-    let services = try await AppServices.build(configuration, logger: logger, presence: presence)
-    let app = try buildApplication(services)
-    return try await app.test(setup) { client in try await test(client, services) }
 }
 
 /// Paris, where the tests' patients are.

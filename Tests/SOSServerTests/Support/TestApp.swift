@@ -137,11 +137,12 @@ func runApp<T: Sendable>(
     _ configuration: ServerConfiguration,
     _ setup: TestingSetup = .router,
     events: any EventPublisher = NoEventPublisher(),
+    presence: (any PresenceDirectory)? = nil,
     _ test: @Sendable (any TestClientProtocol, AppServices) async throws -> T
 ) async throws -> T {
     var logger = Logger(label: "sos-test")
     logger.logLevel = configuration.logLevel
-    let services = try await AppServices.build(configuration, logger: logger, events: events)
+    let services = try await AppServices.build(configuration, logger: logger, events: events, presence: presence)
     let app = try buildApplication(services)
     return try await app.test(setup) { client in
         try await test(client, services)
