@@ -314,4 +314,42 @@ struct SOSDispatchTests {
             expectError(try await client.request(.get, "/api/v1/sos/\(id)", token: other.token), .notFound)
         }
     }
+
+    @Test("A doctor who has an appointment now cannot take the case: his accept is undone (409) and the search goes on without him")
+    func acceptUndoneWhenBooked() async throws {
+        let presence = FakePresence()
+        let clock = TestClock()
+        // step: the test's clock at 10:00 tomorrow in Paris, so the appointments below fit in one day whenever the test runs
+        let paris = TimeZone(identifier: "Europe/Paris")!
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = paris
+        let tomorrow = calendar.date(byAdding: .day, value: 1, to: Date())!
+        let ten = calendar.date(bySettingHour: 10, minute: 0, second: 0, of: tomorrow)!
+        clock.advance(ten.timeIntervalSinceNow)
+        let day = String(Timestamp.string(from: calendar.startOfDay(for: tomorrow).addingTimeInterval(12 * 3600)).prefix(10))
+        try await withDispatchApp(presence: presence, clock: clock) { client, _ in
+            let busy = try await OnCallDoctor.make(client, at: Paris.north(1))
+            let free = try await OnCallDoctor.make(client, at: Paris.north(2))
+            presence.set([busy.id, free.id])
+            let admin = try await client.adminToken()
+            let patient = try await client.makeUser(role: "patient")
+            let other = try await client.makeUser(role: "patient")
+            let booked = try await client.request(.post, "/api/v1/appointments", token: admin, json: [
+                "user_id": other.id, "doctor_id": busy.id, "date": day, "start_time": "10:10:00", "end_time": "10:40:00", "consultation_type": "video",
+            ])
+            #expect(booked.status == .created, "\(booked.text)")
+            let created = try await client.request(.post, "/api/v1/sos", token: patient.token, json: sosBody())
+            let id = try #require(created.json["request"]?["id"]?.string)
+            let refused = try await client.request(.post, "/api/v1/sos/\(id)/accept", token: busy.token)
+            expectError(refused, .conflict, detailsContain: "You have an appointment at this time")
+            let after = try await client.request(.get, "/api/v1/sos/\(id)", token: patient.token)
+            #expect(after.json["request"]?["state"]?.string == "searching" && after.json["request"]?["accepted_doctor_id"]?.isNull == true, "\(after.text)")
+            #expect(try await !busy.isOffered(client, id), "his offer counts as declined")
+            #expect(try await free.isOffered(client, id))
+            let list = try await client.request(.get, "/api/v1/appointments", token: patient.token)
+            #expect(list.json["pagination"]?["total"]?.int == 0, "no appointment was left behind: \(list.text)")
+            let accepted = try await client.request(.post, "/api/v1/sos/\(id)/accept", token: free.token)
+            #expect(accepted.status == .ok, "\(accepted.text)")
+        }
+    }
 }

@@ -200,16 +200,21 @@ public struct SOSCandidate: Sendable, Equatable {
 }
 
 /// What the candidate query filters on in SQL: on call, inside a bounding box (nil: anywhere), speaking the
-/// language, offering one of the kinds, not offered this request yet, not on an active case.
+/// language, offering one of the kinds, not offered this request yet, not on an active case; nearest to `latitude`,
+/// `longitude` first (a flat-Earth distance, good enough to choose which `limit` rows to return).
 public struct CandidateQuery: Sendable, Equatable {
     public var requestId: UUID
+    public var latitude: Double
+    public var longitude: Double
     public var box: BoundingBox?
     public var language: String
     public var kinds: [SOSKind]
     public var limit: Int
 
-    public init(requestId: UUID, box: BoundingBox?, language: String, kinds: [SOSKind], limit: Int) {
+    public init(requestId: UUID, latitude: Double, longitude: Double, box: BoundingBox?, language: String, kinds: [SOSKind], limit: Int) {
         self.requestId = requestId
+        self.latitude = latitude
+        self.longitude = longitude
         self.box = box
         self.language = language
         self.kinds = kinds

@@ -97,7 +97,7 @@ extension SOSService {
         let location = request.location
         let box = radius.map { Geo.box(latitude: location.latitude, longitude: location.longitude, radiusKm: $0) }
         let rows = try await self.dispatch.candidates(CandidateQuery(
-            requestId: request.id, box: box, language: request.language, kinds: kinds, limit: self.rules.candidateLimit
+            requestId: request.id, latitude: location.latitude, longitude: location.longitude, box: box, language: request.language, kinds: kinds, limit: self.rules.candidateLimit
         ))
         let near = rows.compactMap { candidate -> (SOSCandidate, Double, SOSKind)? in
             let distance = Geo.distanceKm(candidate.latitude, candidate.longitude, location.latitude, location.longitude)

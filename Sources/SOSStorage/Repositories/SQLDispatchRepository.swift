@@ -48,7 +48,9 @@ public struct SQLDispatchRepository: DispatchRepository {
     }
 
     public func candidates(_ query: CandidateQuery) async throws -> [SOSCandidate] {
-        try await self.database.read { sql in
+        // step: a degree of longitude is shorter than one of latitude by cos(latitude)
+        let scale = pow(cos(query.latitude * .pi / 180), 2)
+        return try await self.database.read { sql in
             var filter: SQLQueryString = "WHERE oc.on_call = \(bind: true)"
             if let box = query.box {
                 filter += " AND oc.latitude BETWEEN \(bind: box.minLatitude) AND \(bind: box.maxLatitude)"
@@ -71,7 +73,9 @@ public struct SQLDispatchRepository: DispatchRepository {
                 SELECT oc.doctor_id, oc.latitude, oc.longitude, oc.radius_km, oc.offers_home, oc.offers_video, COALESCE(dp.rating, 0.0) AS rating
                 FROM doctor_on_call oc JOIN users u ON u.id = oc.doctor_id AND u.status = \(bind: UserStatus.active.rawValue)
                 LEFT JOIN doctor_profiles dp ON dp.user_id = oc.doctor_id
-                \(filter) LIMIT \(bind: query.limit)
+                \(filter) ORDER BY (oc.latitude - \(bind: query.latitude)) * (oc.latitude - \(bind: query.latitude))
+                    + (oc.longitude - \(bind: query.longitude)) * (oc.longitude - \(bind: query.longitude)) * \(bind: scale), oc.doctor_id
+                LIMIT \(bind: query.limit)
                 """).all().map { row in
                 SOSCandidate(
                     doctorId: try row.value("doctor_id"), latitude: try row.value("latitude"), longitude: try row.value("longitude"),
