@@ -3,9 +3,10 @@
 import { api } from '../api.js';
 import * as hub from '../hub.js';
 import { h, clear, field, select, showError, clearError, busy, statusLine, section, announce } from '../ui.js';
+import { LANGUAGES as SEARCH_LANGUAGES } from './patient.js';
 
 const SEVERITY = [['moderate', 'Moderate: I need a doctor today'], ['low', 'Low: it can wait a little'], ['high', 'High: it is getting worse fast'], ['critical', 'Critical: I fear for my life']];
-const LANGUAGES = [['en', 'English'], ['fr', 'French'], ['es', 'Spanish'], ['de', 'German'], ['it', 'Italian'], ['pt', 'Portuguese'], ['nl', 'Dutch'], ['ar', 'Arabic'], ['zh', 'Chinese'], ['ja', 'Japanese'], ['ru', 'Russian'], ['th', 'Thai']];
+const LANGUAGES = SEARCH_LANGUAGES.filter(([code]) => code);
 const KIND = { home: 'Home or hotel visit', video: 'Video consultation' };
 const STATE = {
   searching: 'Looking for a doctor', video_fallback: 'Looking for a video consultation', accepted: 'A doctor accepted',
