@@ -6,7 +6,8 @@ import Testing
 
 @testable import SOSServer
 
-@Suite("SOS dispatch over the live hub: offers, first accept, status, privacy on the wire")
+/// Serialized for the same reason as `SOSDispatchTests` (the two-node test alone runs two applications).
+@Suite("SOS dispatch over the live hub: offers, first accept, status, privacy on the wire", .serialized)
 struct SOSDispatchLiveTests {
     /// Every string and number in a frame, to prove what it does not contain.
     static func leaves(_ value: JSONValue) -> (strings: [String], numbers: [Double]) {

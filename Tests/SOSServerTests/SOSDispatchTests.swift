@@ -6,7 +6,9 @@ import Testing
 
 @testable import SOSServer
 
-@Suite("SOS dispatch: matching, waves, timeouts, the case's life, RBAC")
+/// Serialized: each test runs a whole application; one at a time keeps this suite's PostgreSQL connections (pool +
+/// LISTEN) few while the rest of the package's suites run in parallel against the same server.
+@Suite("SOS dispatch: matching, waves, timeouts, the case's life, RBAC", .serialized)
 struct SOSDispatchTests {
     @Test("Matching: only doctors on call, connected, within their coverage and the wave's radius, speaking the language, offering the kind")
     func matchingRules() async throws {

@@ -35,11 +35,10 @@ func withDispatchApp<T: Sendable>(
     return try await runApp(configuration, setup, presence: presence, test)
 }
 
-/// A test configuration on `storage` with the test's clock and a dispatch job that never runs by itself.
+/// A test configuration on `storage` with the test's clock (the dispatch job never runs by itself in tests).
 func dispatchConfiguration(_ storage: TestStorage, clock: TestClock = TestClock()) -> ServerConfiguration {
     var configuration = storage.configuration
     configuration.clock = clock.now
-    configuration.dispatchSweepInterval = .seconds(3600)
     configuration.hub.offlineGrace = 0.3
     return configuration
 }
