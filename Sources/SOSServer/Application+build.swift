@@ -34,6 +34,7 @@ public struct AppServices: Sendable {
     public let dashboard: DashboardService
     public let chat: ChatService
     public let video: VideoService
+    public let sos: SOSService
     public let hub: Hub
     /// The PostgreSQL broker when running on PostgreSQL (a service to run); nil with the in-memory broker.
     let postgresBroker: PostgresBroker?
@@ -51,7 +52,9 @@ public struct AppServices: Sendable {
     let prepared = StartupGate()
 
     /// Opens the database and wires repositories and services (no network, no migrations yet).
-    public static func build(_ configuration: ServerConfiguration, logger: Logger, events extraEvents: any EventPublisher = NoEventPublisher()) async throws -> AppServices {
+    /// `presence` replaces the hub's for SOS matching (router tests, which have no sockets, say who is online).
+    public static func build(_ configuration: ServerConfiguration, logger: Logger, events extraEvents: any EventPublisher = NoEventPublisher(),
+                             presence: (any PresenceDirectory)? = nil) async throws -> AppServices {
         let events = EventRelay([extraEvents])
         try configuration.validate()
         let database: Database
@@ -115,6 +118,11 @@ public struct AppServices: Sendable {
         let video = VideoService(
             videos: SQLVideoRepository(database: database), appointments: appointmentStore, users: users, events: events, secrets: secrets
         )
+        let presenceRelay = PresenceRelay(presence)
+        let sos = SOSService(
+            dispatch: SQLDispatchRepository(database: database), doctors: doctorStore, users: users, appointments: appointments,
+            presence: presenceRelay, events: events, rules: configuration.dispatch, now: configuration.clock
+        )
         let postgresBroker = database.kind == .postgres ? PostgresBroker(
             // step: one channel per schema, so deployments sharing a database never hear each other
             database: database, channel: String(("sos_hub" + (configuration.databaseSchema.map { "_" + $0 } ?? "")).prefix(63)), logger: logger
@@ -124,11 +132,13 @@ public struct AppServices: Sendable {
         let hub = Hub(
             configuration: hubConfiguration,
             dependencies: HubDependencies(
-                auth: auth, chat: chat, video: video, appointments: appointments, relationships: relationships, render: EventRenderer.render
+                auth: auth, chat: chat, video: video, appointments: appointments, sos: sos, relationships: relationships,
+                render: EventRenderer.render
             ),
             broker: postgresBroker ?? InMemoryBroker(), logger: logger, eventLoopGroup: MultiThreadedEventLoopGroup.singleton
         )
         events.add(hub)
+        presenceRelay.attach(hub)
         let outbox = OutboxDispatcher(
             outbox: notificationStore, senders: Self.messageSenders(configuration), retryBase: configuration.outboxRetryBase,
             redact: configuration.mode == .production,
@@ -164,6 +174,7 @@ public struct AppServices: Sendable {
             dashboard: DashboardService(dashboard: SQLDashboardRepository(database: database)),
             chat: chat,
             video: video,
+            sos: sos,
             hub: hub,
             postgresBroker: postgresBroker,
             notificationStore: notificationStore,
@@ -331,6 +342,9 @@ func buildRouter(_ services: AppServices, extraRoutes: (Router<AppRequestContext
     DoctorController(doctors: services.doctors).addRoutes(to: authenticated.group("doctors"))
     AvailabilityController(availabilities: services.availabilities).addRoutes(to: authenticated.group("availabilities"))
     AppointmentController(appointments: services.appointments).addRoutes(to: authenticated.group("appointments"))
+    let sos = SOSController(sos: services.sos)
+    sos.addRoutes(to: authenticated.group("sos"))
+    sos.addOnCallRoutes(to: authenticated.group("doctors"))
     MedicalRecordController(records: services.records).addRoutes(to: authenticated.group("medical-records"))
     NotificationController(notifications: services.notifications).addRoutes(to: authenticated.group("notifications"))
     let uploads = UploadController(pictures: services.pictures)

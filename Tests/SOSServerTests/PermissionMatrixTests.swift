@@ -131,6 +131,13 @@ struct PermissionMatrixTests {
         Gate(permissions: [.chatWithAnyone], label: "POST /chat/messages to a stranger", denied: .notFound, deniedText: "you can chat with") { c, f, r in
             try await c.request(.post, "/api/v1/chat/messages", token: f.tokens[r], json: ["recipient_id": f.stranger, "content": "Hello from \(r.rawValue)"])
         },
+        Gate(permissions: [.goOnCall], label: "GET /doctors/me/on-call") { c, f, r in
+            try await c.request(.get, "/api/v1/doctors/me/on-call", token: f.tokens[r])
+        },
+        Gate(permissions: [.requestSOS], label: "POST /sos") { c, f, r in
+            try await c.request(.post, "/api/v1/sos", token: f.tokens[r], json: sosBody())
+        },
+        Gate(permissions: [.watchSOS], label: "GET /sos") { c, f, r in try await c.request(.get, "/api/v1/sos", token: f.tokens[r]) },
         Gate(permissions: [.readDevOutbox], label: "GET /dev/outbox") { c, f, r in try await c.request(.get, "/api/v1/dev/outbox", token: f.tokens[r]) },
         Gate(permissions: [.loadDemoData], label: "POST /dev/seed-demo") { c, f, r in try await c.request(.post, "/api/v1/dev/seed-demo", token: f.tokens[r]) },
         Gate(permissions: [.changeDoctorEmail], label: "PUT /doctors/:id email", deniedText: "administrator") { c, f, r in

@@ -11,6 +11,7 @@ import * as admin from './views/admin.js';
 import * as chat from './views/chat.js';
 import * as common from './views/common.js';
 import * as video from './video.js';
+import * as sos from './views/sos.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -22,13 +23,13 @@ let started = false;
 const ROUTES = {
   patient: {
     home: 'find',
-    nav: [['find', 'Find a doctor'], ['appointments', 'Appointments'], ['chat', 'Messages'], ['records', 'Records'], ['notifications', 'Notifications'], ['profile', 'Profile']],
-    views: { find: patient.find, doctor: patient.doctorPage, appointments: patient.appointments, records: patient.records },
+    nav: [['sos', 'SOS'], ['find', 'Find a doctor'], ['appointments', 'Appointments'], ['chat', 'Messages'], ['records', 'Records'], ['notifications', 'Notifications'], ['profile', 'Profile']],
+    views: { sos: sos.patient, find: patient.find, doctor: patient.doctorPage, appointments: patient.appointments, records: patient.records },
   },
   doctor: {
     home: 'dashboard',
-    nav: [['dashboard', 'Dashboard'], ['chat', 'Messages'], ['records', 'Records'], ['availability', 'Availability'], ['notifications', 'Notifications'], ['profile', 'Profile']],
-    views: { dashboard: doctor.dashboard, records: doctor.records, availability: doctor.availability, profile: doctor.profile },
+    nav: [['dashboard', 'Dashboard'], ['sos', 'SOS on call'], ['chat', 'Messages'], ['records', 'Records'], ['availability', 'Availability'], ['notifications', 'Notifications'], ['profile', 'Profile']],
+    views: { dashboard: doctor.dashboard, sos: sos.doctor, records: doctor.records, availability: doctor.availability, profile: doctor.profile },
   },
   secretary: {
     home: 'calendar',

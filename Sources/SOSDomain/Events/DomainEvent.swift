@@ -35,6 +35,7 @@ public enum EventSubject: Sendable, Equatable {
     case chatMessage(ChatMessage)
     case chatReceipt(ChatMessage)
     case video(VideoConsultation)
+    case sos(SOSMessage)
     /// Sessions to close: every one of a user's, or the one holding `tokenKey` (logout).
     case sessionRevoked(userId: UUID, tokenKey: String?, reason: RevocationReason)
 }

@@ -16,6 +16,8 @@ public enum Permission: String, CaseIterable, Sendable {
     case seePayments, refundPayments, filterPaymentsByPatient, readDashboard, readWholeClinic
     // real time
     case chatWithAnyone, queryAnyonesPresence
+    // SOS dispatch
+    case goOnCall, requestSOS, watchSOS
     // operations (development mode)
     case readDevOutbox, loadDemoData
 
@@ -55,6 +57,9 @@ public enum Permission: String, CaseIterable, Sendable {
         case .readWholeClinic: "Only administrators see the whole clinic."
         case .chatWithAnyone: "Only clinic staff write to anyone."
         case .queryAnyonesPresence: "Only administrators see anyone's presence."
+        case .goOnCall: "Only doctors go on call, for themselves."
+        case .requestSOS: "Only patients send SOS requests; sign up as a patient first."
+        case .watchSOS: "Only administrators and secretaries list SOS requests."
         case .readDevOutbox: "Only administrators read the development outbox."
         case .loadDemoData: "Only administrators load demo data."
         }
@@ -81,6 +86,7 @@ public enum AccessPolicy {
         .readRecordAuditLog: admins, .readOwnAccessLog: [.patient], .readAnyAccessLog: admins,
         .seePayments: signedUp, .refundPayments: staff, .filterPaymentsByPatient: staff, .readDashboard: staff, .readWholeClinic: admins,
         .chatWithAnyone: staff, .queryAnyonesPresence: admins,
+        .goOnCall: [.doctor], .requestSOS: [.patient], .watchSOS: staff,
         .readDevOutbox: admins, .loadDemoData: admins,
     ]
 
@@ -174,6 +180,22 @@ public enum AccessPolicy {
     /// Whether the caller deletes an appointment: administrators any; its patient while it is unpaid or cancelled.
     public static func deletes(_ appointment: Appointment, actor: AppointmentStateMachine.Actor, _ principal: Principal) -> Bool {
         Self.allows(.deleteAnyAppointment, principal) || (actor == .patient && (appointment.isUnpaid || appointment.status == .cancelled))
+    }
+
+    // MARK: - SOS dispatch
+
+    /// The SOS requests a staff member sees: admins all, a secretary those her doctors accepted.
+    public static func sosScope(_ principal: Principal) throws -> SOSScope {
+        try Self.require(.watchSOS, principal)
+        return Self.allows(.readWholeClinic, principal) ? .all : .doctors(principal.user.associatedDoctors)
+    }
+
+    /// Whether the caller sees a whole request (place, coordinates, status): its patient, the doctor who accepted
+    /// it, admins, and the secretaries of that doctor. Offered doctors see only `SOSOfferView`.
+    public static func sees(_ request: SOSRequest, _ principal: Principal) -> Bool {
+        if principal.id == request.patientId || Self.allows(.readWholeClinic, principal) { return true }
+        guard let doctor = request.acceptedDoctorId else { return false }
+        return (principal.role == .doctor || principal.role == .secretary) && Self.manages(doctorId: doctor, principal)
     }
 
     // MARK: - Medical records

@@ -7,17 +7,20 @@ public struct HubDependencies: Sendable {
     public var chat: ChatService
     public var video: VideoService
     public var appointments: AppointmentService
+    /// SOS dispatch: `sos.accept`, `sos.decline`, `sos.position`.
+    public var sos: SOSService
     /// Who is related to whom (the same rule and cache as chat's): whose presence a user hears.
     public var relationships: Relationships
     /// Renders an event's subject as JSON text (the REST shapes); nil for subjects not sent to clients.
     public var render: @Sendable (EventSubject) -> String?
 
-    public init(auth: AuthService, chat: ChatService, video: VideoService, appointments: AppointmentService, relationships: Relationships,
-                render: @escaping @Sendable (EventSubject) -> String?) {
+    public init(auth: AuthService, chat: ChatService, video: VideoService, appointments: AppointmentService, sos: SOSService,
+                relationships: Relationships, render: @escaping @Sendable (EventSubject) -> String?) {
         self.auth = auth
         self.chat = chat
         self.video = video
         self.appointments = appointments
+        self.sos = sos
         self.relationships = relationships
         self.render = render
     }

@@ -47,6 +47,14 @@ struct Commands {
                 principal, id: id, accept: frame.type == "appointment.accept", reason: data.string("reason")
             )
             return self.ack(frame, #"{"appointment":\#(self.dependencies.render(.appointment(appointment)) ?? "null")}"#)
+        case "sos.accept":
+            guard let id = data.uuid("request_id") else { throw HubError.badRequest("sos.accept needs data.request_id.") }
+            let kind = try data.string("kind").map { raw in
+                guard let kind = SOSKind(rawValue: raw) else { throw HubError.badRequest("data.kind must be one of: \(SOSKind.allowedValues).") }
+                return kind
+            }
+            let accepted = try await self.dependencies.sos.accept(principal, id: id, kind: kind)
+            return self.ack(frame, #"{"status":\#(self.dependencies.render(.sos(.status(accepted.status))) ?? "null")}"#)
         case "auth":
             // step: a fresh token for the same user extends the session (before the old one expires)
             let renewed = try await self.dependencies.auth.authenticate(bearer: data.string("token") ?? "")
@@ -104,6 +112,22 @@ struct Commands {
             var presence: [JSON] = []
             for id in ids where allowed.contains(id) { presence.append(Hub.presenceJSON(id, await self.hub.presence.info(id))) }
             return .object(["presence": .array(presence)])
+        case "sos.decline":
+            guard let id = data.uuid("request_id") else { throw HubError.badRequest("sos.decline needs data.request_id.") }
+            try await self.dependencies.sos.decline(principal, id: id)
+            return .object(["request_id": .string(id.uuidString.lowercased()), "declined": .bool(true)])
+        case "sos.position":
+            guard let id = data.uuid("request_id") else { throw HubError.badRequest("sos.position needs data.request_id.") }
+            guard let latitude = data.number("latitude"), let longitude = data.number("longitude") else {
+                throw HubError.badRequest("sos.position needs data.latitude and data.longitude (numbers).")
+            }
+            let patient = try await self.dependencies.sos.positionAudience(principal, id: id, latitude: latitude, longitude: longitude)
+            // step: relayed to the patient only, never stored
+            await self.hub.publishEphemeral(type: "sos.position", to: [patient], data: .object([
+                "request_id": .string(id.uuidString.lowercased()), "doctor_id": .string(principal.id.uuidString.lowercased()),
+                "latitude": .number(latitude), "longitude": .number(longitude), "at": .string(ISO8601.string(Date())),
+            ]))
+            return .object([:])
         case "video.join", "video.leave":
             guard let appointment = data.uuid("appointment_id") else { throw HubError.badRequest("\(frame.type) needs data.appointment_id.") }
             let peer = try await self.dependencies.video.peer(principal, appointmentId: appointment)

@@ -116,6 +116,11 @@ extension JSON {
         return nil
     }
 
+    func number(_ key: String) -> Double? {
+        if case .number(let value)? = self[key] { return value }
+        return nil
+    }
+
     func bool(_ key: String) -> Bool? {
         if case .bool(let value)? = self[key] { return value }
         return nil

@@ -82,6 +82,11 @@ public struct ServerConfiguration: Sendable {
     public var booking = BookingRules()
     /// How often ended holds are looked for (`SOS_HOLD_SWEEP_SECONDS`).
     public var holdSweepInterval: Duration = .seconds(15)
+    /// SOS matching: waves, widening, video fallback and "no doctor" timings (`SOS_DISPATCH_WAVE_SIZE`,
+    /// `SOS_DISPATCH_WAVE_SECONDS`, `SOS_DISPATCH_VIDEO_AFTER_SECONDS`, `SOS_DISPATCH_NO_DOCTOR_AFTER_SECONDS`).
+    public var dispatch = DispatchRules()
+    /// How often due SOS waves and timeouts are run (`SOS_DISPATCH_SWEEP_SECONDS`).
+    public var dispatchSweepInterval: Duration = .seconds(2)
     /// How often the reminder job looks for due reminders (`SOS_REMINDER_INTERVAL`, seconds).
     public var reminderInterval: Duration = .seconds(30)
 
@@ -182,6 +187,11 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_CLINIC_CONFIRM_HOURS", range: 0...168) { self.booking.clinicConfirmBefore = TimeInterval(value * 3600) }
         if let value = try int("SOS_MAX_UNPAID_BOOKINGS", range: 1...100) { self.booking.maxUnpaidPerPatient = value }
         if let value = try int("SOS_HOLD_SWEEP_SECONDS", range: 1...3600) { self.holdSweepInterval = .seconds(value) }
+        if let value = try int("SOS_DISPATCH_WAVE_SIZE", range: 1...100) { self.dispatch.waveSize = value }
+        if let value = try int("SOS_DISPATCH_WAVE_SECONDS", range: 1...3600) { self.dispatch.waveDelay = TimeInterval(value) }
+        if let value = try int("SOS_DISPATCH_VIDEO_AFTER_SECONDS", range: 1...86_400) { self.dispatch.videoFallbackAfter = TimeInterval(value) }
+        if let value = try int("SOS_DISPATCH_NO_DOCTOR_AFTER_SECONDS", range: 1...86_400) { self.dispatch.noDoctorAfter = TimeInterval(value) }
+        if let value = try int("SOS_DISPATCH_SWEEP_SECONDS", range: 1...3600) { self.dispatchSweepInterval = .seconds(value) }
         if let urls = values["SOS_STUN_URLS"] { self.stunURLs = Self.list(urls) }
         if let urls = values["SOS_TURN_URLS"] { self.turnURLs = Self.list(urls) }
         if let secret = string("SOS_TURN_SECRET") { self.turnSecret = secret }

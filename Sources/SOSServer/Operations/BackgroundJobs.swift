@@ -53,6 +53,10 @@ extension AppServices {
                 let released = try await payments.releaseEndedHolds()
                 if released > 0 { logger.info("Released unpaid bookings whose hold ended", metadata: ["count": "\(released)"]) }
             },
+            // SOS waves, the video fallback and "no doctor" timeouts that are due; compare-and-set, so nodes never repeat a step
+            PeriodicJob(name: "SOS dispatch run", interval: configuration.dispatchSweepInterval, prepared: self.prepared, logger: logger, metrics: self.metrics) { [sos] in
+                try await sos.advanceDue()
+            },
             // housekeeping: expired refresh tokens and revocations, old broker overflow rows, idempotency keys past retention
             PeriodicJob(name: "Token purge", interval: .seconds(3600), prepared: self.prepared, logger: logger, metrics: self.metrics) { [tokens, postgresBroker, database] in
                 try await tokens.purgeExpired(now: Date())

@@ -147,6 +147,7 @@ enum EventRenderer {
         case .payment(let payment): return encode(PaymentPayload(payment))
         case .chatMessage(let message), .chatReceipt(let message): return ChatMessagePayload.json(message)
         case .video(let consultation): return encode(ConsultationPayload(consultation))
+        case .sos(let message): return encode(message.payload)
         case .sessionRevoked: return nil
         }
     }
@@ -168,5 +169,28 @@ final class EventRelay: EventPublisher, @unchecked Sendable {
 
     func publish(_ event: DomainEvent) async {
         for target in self.lock.withLock({ self.targets }) { await target.publish(event) }
+    }
+}
+
+/// Lets SOS matching be built before the hub exists: asks the hub attached later (or a fixed directory tests give).
+final class PresenceRelay: PresenceDirectory, @unchecked Sendable {
+    // @unchecked: `target` is only touched while holding `lock`.
+    private let lock = NSLock()
+    private var target: (any PresenceDirectory)?
+    private let fixed: Bool
+
+    init(_ fixed: (any PresenceDirectory)?) {
+        self.target = fixed
+        self.fixed = fixed != nil
+    }
+
+    /// The hub, unless a fixed directory was given.
+    func attach(_ target: any PresenceDirectory) {
+        self.lock.withLock { if !self.fixed { self.target = target } }
+    }
+
+    func connected(among users: [UUID]) async -> Set<UUID> {
+        guard let target = self.lock.withLock({ self.target }) else { return [] }
+        return await target.connected(among: users)
     }
 }

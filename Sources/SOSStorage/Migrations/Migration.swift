@@ -36,6 +36,7 @@ extension Migration {
         .m007OAuthBinding,
         .m008Trust,
         .m009Idempotency,
+        .m010Dispatch,
     ]
 }
 

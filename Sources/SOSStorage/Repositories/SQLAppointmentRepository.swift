@@ -246,6 +246,8 @@ public struct SQLAppointmentRepository: AppointmentRepository {
     enum LockSpace: Int32 {
         case doctor = 1
         case patient = 2
+        /// A doctor's SOS accepts, so that he never holds two cases at once.
+        case sosDoctor = 3
     }
 
     /// Serializes bookings of one doctor (or one patient) across connections on PostgreSQL, until the transaction

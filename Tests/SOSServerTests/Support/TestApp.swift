@@ -87,6 +87,8 @@ func testConfiguration(dataDirectory: String, schema: String?) -> ServerConfigur
     configuration.loginFailuresPerAccount = 100_000
     configuration.registrationsPerHour = 100_000
     configuration.booking.maxUnpaidPerPatient = 1000
+    // SOS waves and timeouts run when a test calls `advanceDue`, not every 2 s in every test's application
+    configuration.dispatchSweepInterval = .seconds(3600)
     configuration.assetsDirectory = packageRoot
     configuration.port = 0
     configuration.logLevel = ProcessInfo.processInfo.environment["SOS_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
@@ -137,11 +139,12 @@ func runApp<T: Sendable>(
     _ configuration: ServerConfiguration,
     _ setup: TestingSetup = .router,
     events: any EventPublisher = NoEventPublisher(),
+    presence: (any PresenceDirectory)? = nil,
     _ test: @Sendable (any TestClientProtocol, AppServices) async throws -> T
 ) async throws -> T {
     var logger = Logger(label: "sos-test")
     logger.logLevel = configuration.logLevel
-    let services = try await AppServices.build(configuration, logger: logger, events: events)
+    let services = try await AppServices.build(configuration, logger: logger, events: events, presence: presence)
     let app = try buildApplication(services)
     return try await app.test(setup) { client in
         try await test(client, services)

@@ -728,7 +728,58 @@ def stripe_only_with_key(ctx):
     assert_clean(ctx)
 
 
-SCENARIOS = [assets_and_docs, sign_in_page, register_find_book_live, chat, video_call, reconnect, email_code, keyboard_booking,
+def sos_dispatch(ctx):
+    """A patient presses SOS; the on-call doctor's page gets the offer (without the place), accepts; the patient
+    follows the doctor and his status live."""
+    s, P, D = ctx.server, ctx.patient.driver, ctx.doctor.driver
+    sign_in(D, s.url, "doctor1@demo.sos")
+    goto(D, s.url, "#/sos")
+    hub_online(D)
+    fill(D, "#oncall-lat", "48.8606")
+    fill(D, "#oncall-lon", "2.3376")
+    fill(D, "#oncall-radius", "10")
+    if not el(D, "#oncall-switch").is_selected():
+        click(D, "#oncall-switch")
+    click(D, "#oncall-save")
+    wait_text(D, "#main", "You are on call", 10)
+    view(ctx, D, "doctor-sos-on-call", "Doctor: on call for SOS requests, waiting for offers")
+    goto(P, s.url, "#/sos")
+    hub_online(P)
+    place = "Hotel Lutetia, room 512"
+    fill(P, "#sos-symptoms", "High fever\nVomiting")
+    choose(P, "#sos-language", "en")
+    fill(P, "#sos-country", "FR")
+    fill(P, "#sos-place", place)
+    fill(P, "#sos-lat", "48.8510")
+    fill(P, "#sos-lon", "2.3270")
+    view(ctx, P, "patient-sos-form", "Patient: the SOS form, with the location fallback")
+    click(P, "#sos-submit")
+    wait_text(P, "#sos-state", "Looking for a doctor", 15)
+    wait(D, lambda d: d.find_elements(By.CSS_SELECTOR, "#sos-offers .sos-offer"), 15, "the doctor gets the offer live")
+    offer = text_of(D, "#sos-offers .sos-offer")
+    assert "High fever" in offer and place not in offer and "48.85" not in offer, f"offer card: {offer}"
+    view(ctx, D, "doctor-sos-offer", "Doctor: an SOS offer card (symptoms, distance, area; no place or name)")
+    click(D, '#sos-offers .sos-offer [data-action="accept"]')
+    wait_text(P, "#sos-state", "A doctor accepted", 15)
+    wait_text(P, "#sos-doctor", "km away", 10)
+    wait_text(D, "#sos-case", place, 10)
+    fill(D, "#case-eta", "12")
+    click(D, '#sos-case [data-action="on_the_way"]')
+    wait_text(P, "#sos-message", "about 12 minutes", 15)
+    view(ctx, P, "patient-sos-on-the-way", "Patient: the doctor accepted and is on the way")
+    click(D, '#sos-case [data-action="arrived"]')
+    wait_text(P, "#sos-state", "has arrived", 15)
+    click(D, '#sos-case [data-action="closed"]')
+    wait_text(P, "#sos-state", "Closed", 15)
+    # step: off call again, so other scenarios' doctor is not offered anything
+    if el(D, "#oncall-switch").is_selected():
+        click(D, "#oncall-switch")
+    click(D, "#oncall-save")
+    wait_text(D, "#main", "You are off call", 10)
+    assert_clean(ctx)
+
+
+SCENARIOS = [assets_and_docs, sign_in_page, register_find_book_live, chat, sos_dispatch, video_call, reconnect, email_code, keyboard_booking,
              views_and_accessibility, payments_confirm_refund, stripe_only_with_key, staff_booking, oauth_button, blocked_user, token_refresh]
 POSTGRES_SCENARIOS = [register_find_book_live, chat]
 

@@ -9,7 +9,7 @@ import {
 import { liveAppointments, bindList, appointmentSummary, byStartDesc, OPEN_STATUSES, putAppointment } from './appointments.js';
 import { loadStripe } from '../payments.js';
 
-const LANGUAGES = [['', 'Any language'], ['en', 'English'], ['fr', 'French'], ['es', 'Spanish'], ['de', 'German'], ['it', 'Italian'], ['pt', 'Portuguese'], ['nl', 'Dutch'], ['ar', 'Arabic'], ['zh', 'Chinese'], ['ja', 'Japanese'], ['ru', 'Russian'], ['th', 'Thai']];
+export const LANGUAGES = [['', 'Any language'], ['en', 'English'], ['fr', 'French'], ['es', 'Spanish'], ['de', 'German'], ['it', 'Italian'], ['pt', 'Portuguese'], ['nl', 'Dutch'], ['ar', 'Arabic'], ['zh', 'Chinese'], ['ja', 'Japanese'], ['ru', 'Russian'], ['th', 'Thai']];
 const LANGUAGE_NAME = Object.fromEntries(LANGUAGES.filter(([c]) => c));
 const TYPES = ['video', 'online', 'chat', 'home'];
 
