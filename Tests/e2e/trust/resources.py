@@ -15,98 +15,31 @@ descriptors from /proc, and prints PASS/FAIL lines and a final count (exit 1 on 
   python3 Tests/e2e/trust/resources.py --server-bin .build/debug/sos-server
 """
 import argparse
-import json
 import os
 import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 
-RESULTS = []
-
-
-def check(name, ok, detail=""):
-    RESULTS.append(ok)
-    print(("PASS " if ok else "FAIL ") + name + (": " + detail if detail else ""), flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, binary, root, extra_env):
-        self.port = free_port()
-        self.data = tempfile.mkdtemp(prefix="sos-resources-")
-        env = dict(os.environ)
-        env.update({
-            "SOS_PORT": str(self.port), "SOS_DATA_DIR": self.data, "SOS_ENV": "development", "SOS_ASSETS_DIR": root,
-            "SOS_BCRYPT_COST": "4", "SOS_LOGIN_ATTEMPTS_PER_MINUTE": "100000", "SOS_LOGIN_FAILURES_PER_ACCOUNT": "100000",
-            "SOS_REGISTRATIONS_PER_HOUR": "100000", "LOG_LEVEL": "error", "DATABASE_URL": "",
-        })
-        env.update(extra_env)
-        self.log = open(os.path.join(self.data, "server.log"), "w")
-        self.process = subprocess.Popen([binary, "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.base = f"http://127.0.0.1:{self.port}"
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(self.base + "/ready", timeout=1)
-                return
-            except Exception:
-                time.sleep(0.1)
-        raise SystemExit("server did not start; see " + self.log.name)
-
-    def rss_kb(self):
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
-
-    def fds(self):
-        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-    def call(self, method, path, token=None, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if body is not None:
-            request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", "Bearer " + token)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "faults"))
+import lib  # noqa: E402  (the fault suite's server process and PASS/FAIL bookkeeping)
+from lib import check  # noqa: E402
 
 
 def clinic(server):
     """An admin, a doctor with a fee and availability, a patient with one booking; returns tokens and the id."""
-    _, login = server.call("POST", "/api/v1/auth/email/login", body={"email": "admin@test.com", "password": "Admin123!"})
+    _, login, _ = server.call("POST", "/api/v1/auth/email/login", body={"email": "admin@test.com", "password": "Admin123!"})
     admin = login["access_token"]
     tokens = {}
     for role in ("doctor", "patient"):
         email = f"{role}@resources.test"
-        status, _ = server.call("POST", "/api/v1/users", admin, {"email": email, "password": "Password1!", "name": role.title(), "role": role})
+        status, _, _ = server.call("POST", "/api/v1/users", admin, {"email": email, "password": "Password1!", "name": role.title(), "role": role})
         assert status == 201, status
         tokens[role] = server.call("POST", "/api/v1/auth/email/login", body={"email": email, "password": "Password1!"})[1]["access_token"]
     server.call("POST", "/api/v1/doctors", tokens["doctor"], {"specialisation": "General practice", "is_listed": True, "fees": {"home": 100}, "currency": "EUR"})
     day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 3 * 86400))
     server.call("POST", "/api/v1/availabilities", tokens["doctor"], {"start_date": day, "end_date": day, "start_time": "08:00:00", "end_time": "18:00:00", "consultation_types": ["home"]})
     doctor_id = server.call("GET", "/api/v1/auth/me", tokens["doctor"])[1]["user"]["id"]
-    status, booked = server.call("POST", "/api/v1/appointments", tokens["patient"], {
+    status, booked, _ = server.call("POST", "/api/v1/appointments", tokens["patient"], {
         "doctor_id": doctor_id, "date": day, "start_time": "09:00:00", "end_time": "09:30:00", "consultation_type": "home"})
     assert status == 201, booked
     return tokens, booked["appointment"]["id"]
@@ -153,7 +86,7 @@ def memory_attack(server):
     refused = 0
     huge = {"visit_location": {"hotel": "x" * 900_000}}
     for _ in range(150):
-        status, body = server.call("PUT", path, tokens["patient"], huge)
+        status, body, _ = server.call("PUT", path, tokens["patient"], huge)
         refused += status == 400 and "2048 bytes" in (body or {}).get("details", "")
     for index in range(150):
         largest["additional_note"] = str(index) + "n" * 4990
@@ -270,11 +203,10 @@ def main():
     parser.add_argument("--server-bin", default=".build/debug/sos-server")
     parser.add_argument("--half-open", type=int, default=2000)
     args = parser.parse_args()
-    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-    server = Server(os.path.abspath(args.server_bin), root, {
+    server = lib.Server(os.path.abspath(args.server_bin), extra_env={
         "SOS_HEADER_TIMEOUT_SECONDS": "2", "SOS_BODY_TIMEOUT_SECONDS": "3", "SOS_MAX_PENDING_WEBSOCKETS": "20",
-        "SOS_MAX_CONNECTIONS_PER_ADDRESS": "256",
-    })
+        "SOS_MAX_CONNECTIONS_PER_ADDRESS": "256", "LOG_LEVEL": "error",
+    }, name="resources").start()
     try:
         memory_attack(server)
         half_open_attack(server, args.half_open)
@@ -282,9 +214,7 @@ def main():
         pending_websockets(server, 20)
     finally:
         server.stop()
-    failed = RESULTS.count(False)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(lib.summary())
 
 
 if __name__ == "__main__":
