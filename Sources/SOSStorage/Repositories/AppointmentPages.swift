@@ -78,7 +78,7 @@ enum AppointmentPages {
             case .patient(let id): try await database.rows(PatientPage(owner: id, limit: page.limit, offset: page.offset))
             case .doctor(let id): try await database.rows(DoctorPage(owner: id, limit: page.limit, offset: page.offset))
             }
-        return (rows.map(\.0), rows.first?.1 ?? (page.offset > 0 ? nil : 0))
+        return Paging.kept(rows, page: page)
     }
 
     /// One row of the page as the domain's details (the same values `SQLAppointmentRepository.details` decodes).

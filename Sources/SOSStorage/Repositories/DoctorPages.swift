@@ -44,14 +44,13 @@ enum DoctorPages {
         guard query.activeOnly, query.isListed == true, query.specialisation == nil, query.language == nil, query.minRating == nil,
               query.sortBy == .rating, query.sortOrder == .desc
         else { return nil }
-        guard let search = query.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty else { return "%" }
-        return search.likeContainsPattern
+        return SQLDoctorRepository.searchPattern(query) ?? "%"
     }
 
     /// The page and the total (nil past the end, with 0 rows: the caller counts apart).
     static func fetch(pattern: String, page: PageRequest, in database: Database) async throws -> (items: [Doctor], total: Int?) {
         let rows = try await database.rows(SearchPage(pattern: pattern, limit: page.limit, offset: page.offset))
-        return (rows.map(\.0), rows.first?.1 ?? (page.offset > 0 ? nil : 0))
+        return Paging.kept(rows, page: page)
     }
 
     /// One row of `SQLDoctorRepository.columns` (the same values `SQLDoctorRepository.doctor(from:)` decodes).

@@ -13,4 +13,10 @@ enum Paging {
         guard page.offset > 0 else { return ([], 0) }
         return ([], try await sql.raw(count).first()?.value("total", as: Int.self) ?? 0)
     }
+
+    /// A kept statement's page (`Database.rows(_:)`): the rows' values, and the total that every row carries; nil past
+    /// the end, where no row carries it and the caller counts apart (as `fetch` does).
+    static func kept<Item>(_ rows: [(Item, Int)], page: PageRequest) -> (items: [Item], total: Int?) {
+        (rows.map(\.0), rows.first?.1 ?? (page.offset > 0 ? nil : 0))
+    }
 }

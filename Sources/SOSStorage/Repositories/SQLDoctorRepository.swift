@@ -22,6 +22,12 @@ public struct SQLDoctorRepository: DoctorRepository {
 
     static let select = "\(columns) \(from)"
 
+    /// The LIKE pattern of the query's search text (spaces around it dropped); nil when there is none.
+    static func searchPattern(_ query: DoctorQuery) -> String? {
+        guard let search = query.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty else { return nil }
+        return search.likeContainsPattern
+    }
+
     public func find(id: UUID) async throws -> Doctor? {
         try await self.database.read { sql in
             try await sql.raw("\(unsafeRaw: Self.select) WHERE u.role = 'doctor' AND u.id = \(bind: id)").first().map(Self.doctor(from:))
@@ -57,8 +63,7 @@ public struct SQLDoctorRepository: DoctorRepository {
                 filter += " AND EXISTS (SELECT 1 FROM doctor_languages l WHERE l.doctor_id = u.id AND l.language = \(bind: language.lowercased()))"
             }
             if let minRating = query.minRating { filter += " AND COALESCE(dp.rating, 0) >= \(bind: minRating)" }
-            if let search = query.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
-                let pattern = search.likeContainsPattern
+            if let pattern = Self.searchPattern(query) {
                 filter += """
                      AND (LOWER(u.name) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(COALESCE(dp.specialisation, '')) LIKE \(bind: pattern) ESCAPE '\\'
                      OR LOWER(COALESCE(dp.bio, '')) LIKE \(bind: pattern) ESCAPE '\\')
