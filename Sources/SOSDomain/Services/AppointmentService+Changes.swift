@@ -142,16 +142,22 @@ extension AppointmentService {
     public func release(_ appointment: Appointment, route: BookingRules.Route) async throws -> Bool {
         let now = self.now()
         guard appointment.isUnpaid, let end = appointment.holdExpiresAt, end <= now else { return false }
-        var updated = appointment
+        return try await self.cancelOnItsOwn(appointment, reason: self.rules.releaseReason(route: route, holdEnd: end), at: now)
+    }
+
+    /// Cancels `current` with `reason` when no one asked (a hold ended, an SOS case ended), both sides told live.
+    /// False when it changed meanwhile (compare-and-set on its version).
+    func cancelOnItsOwn(_ current: Appointment, reason: String, at now: Date) async throws -> Bool {
+        var updated = current
         updated.status = .cancelled
-        updated.cancellationReason = self.rules.releaseReason(route: route, holdEnd: end)
+        updated.cancellationReason = reason
         updated.holdExpiresAt = nil
         updated.updatedAt = now
-        guard try await self.appointments.update(updated, expectedVersion: appointment.version, checkOverlap: false, unpaidLimit: nil) == .saved else {
+        guard try await self.appointments.update(updated, expectedVersion: current.version, checkOverlap: false, unpaidLimit: nil) == .saved else {
             return false
         }
-        updated.version = appointment.version + 1
-        try await self.announce(previous: appointment, updated: updated, by: nil)
+        updated.version = current.version + 1
+        try await self.announce(previous: current, updated: updated, by: nil)
         return true
     }
 

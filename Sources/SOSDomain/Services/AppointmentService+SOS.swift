@@ -42,15 +42,8 @@ extension AppointmentService {
     /// Cancels the appointment of an SOS case that was cancelled or handed back (unless it already ended).
     public func endDispatched(id: UUID, reason: String) async throws {
         guard let current = try await self.appointments.find(id: id), current.status != .cancelled, current.status != .completed else { return }
-        var updated = current
-        updated.status = .cancelled
-        updated.cancellationReason = reason
-        updated.holdExpiresAt = nil
-        updated.updatedAt = self.now()
-        guard try await self.appointments.update(updated, expectedVersion: current.version, checkOverlap: false, unpaidLimit: nil) == .saved else {
+        guard try await self.cancelOnItsOwn(current, reason: reason, at: self.now()) else {
             throw DomainError.stale("appointment", version: current.version)
         }
-        updated.version = current.version + 1
-        try await self.announce(previous: current, updated: updated, by: nil)
     }
 }
