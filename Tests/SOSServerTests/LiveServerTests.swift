@@ -52,12 +52,22 @@ struct LiveServerTests {
 
     @Test("A storm of sign-ins does not stall other requests (bcrypt runs off the event loops)")
     func loginStorm() async throws {
-        try await withApp(.ahc(.http), configure: { $0.bcryptCost = 11 }) { client, _ in
+        // The hashing threads run at a low priority: on a machine saturated by the rest of the suite each hash may
+        // take 20 times its CPU time, so the sign-ins go through a client of their own with a generous deadline.
+        try await withApp(.ahc(.http), configure: { $0.bcryptCost = 10 }) { client, _ in
+            let port = try #require(client.port)
+            let signIns = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer { _ = signIns.shutdown() }
+            var login = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/auth/email/login")
+            login.method = .POST
+            login.headers.add(name: "Content-Type", value: "application/json")
+            login.body = .bytes(ByteBuffer(string: #"{"email":"admin@test.com","password":"Admin123!"}"#))
             let finished = ManagedCounter()
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<8 {
-                    group.addTask {
-                        _ = try await client.request(.post, "/api/v1/auth/email/login", json: ["email": "admin@test.com", "password": "Admin123!"])
+                for _ in 0..<4 {
+                    group.addTask { [login] in
+                        let response = try await signIns.execute(login, timeout: .seconds(120))
+                        #expect(response.status == .ok)
                         finished.increment()
                     }
                 }
@@ -65,10 +75,10 @@ struct LiveServerTests {
                 try await Task.sleep(for: .milliseconds(50))
                 let health = try await client.request(.get, "/health")
                 #expect(health.status == .ok)
-                #expect(finished.value < 8, "health answered only after every login finished: bcrypt blocks request handling")
+                #expect(finished.value < 4, "health answered only after every login finished: bcrypt blocks request handling")
                 try await group.waitForAll()
             }
-            #expect(finished.value == 8)
+            #expect(finished.value == 4)
         }
     }
 }

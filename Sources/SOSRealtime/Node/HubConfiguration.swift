@@ -41,6 +41,8 @@ public struct HubConfiguration: Sendable {
     public var ratePerSecond = 30
     public var retention: TimeInterval = 600
     public var eventsPerUser = 256
+    /// How often a node announces itself to the others (`SOS_HUB_HEARTBEAT_SECONDS`); a node silent for three of
+    /// these is considered gone and its users' presence is withdrawn.
     public var heartbeat: TimeInterval = 15
     /// How often the server pings each socket (no pong by the next ping: closed with 1001).
     public var pingInterval: TimeInterval = 30

@@ -7,9 +7,9 @@ import SOSDomain
 
 /// bcrypt on a dedicated thread pool, so a burst of sign-ins never stalls the event loops.
 ///
-/// The pool has one thread fewer than the machine has cores (at least one), and its threads run at the lowest
-/// priority: hashing can saturate those while a core stays free for serving other requests, and yields even those
-/// when requests need them.
+/// The pool has one thread fewer than the machine has cores (at least one), and its threads run at a low priority
+/// (`niceness`): hashing can saturate those while a core stays free for serving other requests, and mostly yields
+/// even those when requests need them.
 final class BcryptPasswordHasher: PasswordHasher {
     let cost: UInt8
     let pool: NIOThreadPool
@@ -41,11 +41,17 @@ final class BcryptPasswordHasher: PasswordHasher {
         _ = try? await self.pool.runIfActive { Self.yielding { Bcrypt.verify(Self.bcryptInput(password), hash: decoy) } }
     }
 
-    /// Runs `body` on this pool thread at the lowest scheduling priority (nice 19; Linux nices threads one by one),
-    /// so that a storm of sign-ins takes the cores only when request handling leaves them idle.
+    /// The hashing threads' nice value. Not 19: against one busy thread at nice 0 the scheduler gives nice 19 about
+    /// 1.5 % of a core, so on a saturated server a sign-in (150 ms of bcrypt at cost 11) took over 10 s and queued
+    /// ones timed out; nice 10 gives about 10 %, so sign-ins slow down under load but still finish, while a storm
+    /// of them still leaves request handling most of the cores (the storm benchmark in `Benchmarks/README.md`).
+    static let niceness: Int32 = 10
+
+    /// Runs `body` on this pool thread at `niceness` (Linux nices threads one by one), so that a storm of sign-ins
+    /// takes the cores mostly when request handling leaves them idle.
     static func yielding<T>(_ body: () -> T) -> T {
         #if os(Linux)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)  // 0: the calling thread, on Linux
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)  // 0: the calling thread, on Linux
         #endif
         return body()
     }

@@ -206,6 +206,7 @@ public struct ServerConfiguration: Sendable {
         if let bytes = try int("SOS_WS_QUEUE_BYTES", range: 64 << 10...(1 << 30)) { self.hub.outboundQueueBytes = bytes }
         if let bytes = try int("SOS_WS_LOG_BYTES_PER_USER", range: 16 << 10...(64 << 20)) { self.hub.eventBytesPerUser = bytes }
         if let bytes = try int("SOS_WS_LOG_BYTES_TOTAL", range: 1 << 20...(8 << 30)) { self.hub.eventBytesTotal = bytes }
+        if let seconds = try int("SOS_HUB_HEARTBEAT_SECONDS", range: 1...300) { self.hub.heartbeat = TimeInterval(seconds) }
         if let rate = try int("SOS_WS_RATE_PER_SECOND", range: 1...100_000) {
             self.hub.ratePerSecond = rate
             self.hub.rateBurst = rate * 2

@@ -127,6 +127,7 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
         await cancelWhenGracefulShutdown {
             var attempt = 0
             while !Task.isCancelled {
+                var failure = "the notification stream ended"
                 do {
                     try await self.database.listen(channel: self.channel, consume: { payload in
                         await self.receive(payload)
@@ -139,10 +140,12 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
                         waiters.forEach { $0.resume() }
                     })
                 } catch {
-                    if Task.isCancelled { break }
-                    attempt += 1
-                    self.logger.warning("Broker listener failed; reconnecting", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    failure = "\(error)"
                 }
+                if Task.isCancelled { break }
+                // the back-off counts failures since the listener last worked, not since the process started
+                attempt = self.lock.withLock { self.listening } ? 1 : attempt + 1
+                self.logger.warning("Broker listener failed; reconnecting", metadata: ["error": "\(failure)", "attempt": "\(attempt)"])
                 self.lock.withLock { self.listening = false }
                 try? await Task.sleep(for: .milliseconds(min(5_000, 200 * attempt)))
             }

@@ -85,6 +85,13 @@ class Server:
                 time.sleep(0.1)
         raise SystemExit(f"{self.name} not ready after {timeout} s; see {self.log.name}")
 
+    def print_log(self, lines=40):
+        """Prints the end of this server's log (after a failed check, to see why)."""
+        self.log.flush()
+        print(f"--- last {lines} lines of {self.log.name}", flush=True)
+        with open(self.log.name, errors="replace") as log:
+            print("".join(log.readlines()[-lines:]), flush=True)
+
     def kill9(self):
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
@@ -132,6 +139,50 @@ def http(base, method, path, token=None, body=None, headers=None, timeout=30):
         except ValueError:
             parsed = raw.decode(errors="replace")
         return error.code, parsed, dict(error.headers)
+
+
+class Hub:
+    """A hub socket that keeps the frames it has not been asked about yet (bounded waits everywhere)."""
+
+    def __init__(self, server, token):
+        from websockets.sync.client import connect
+        self.socket = connect(f"ws://127.0.0.1:{server.port}/api/v1/ws", additional_headers={"Authorization": "Bearer " + token}, open_timeout=5)
+        self.pending = []
+        self.calls = 0
+        self.ready = self.next(lambda f: f.get("type") == "ready", 5)["data"]
+
+    def next(self, predicate, timeout):
+        """The first frame (kept or arriving) for which `predicate` holds, or None after `timeout` seconds."""
+        for frame in self.pending:
+            if predicate(frame):
+                self.pending.remove(frame)
+                return frame
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                frame = json.loads(self.socket.recv(timeout=max(0.01, deadline - time.time())))
+            except TimeoutError:
+                return None
+            if predicate(frame):
+                return frame
+            self.pending.append(frame)
+        return None
+
+    def seen(self, predicate):
+        """Frames kept so far for which `predicate` holds (without waiting)."""
+        return [frame for frame in self.pending if predicate(frame)]
+
+    def call(self, kind, data=None, timeout=10):
+        self.calls += 1
+        frame_id = f"c{self.calls}"
+        self.socket.send(json.dumps({"type": kind, "id": frame_id, "data": data} if data is not None else {"type": kind, "id": frame_id}))
+        return self.next(lambda f: f.get("id") == frame_id, timeout)
+
+    def close(self):
+        try:
+            self.socket.close()
+        except Exception:
+            pass
 
 
 def login(base, email, password):

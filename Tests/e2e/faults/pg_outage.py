@@ -173,8 +173,10 @@ def main():
                         break
             except TimeoutError:
                 pass
-        lib.check("after a PostgreSQL restart, a message sent on node A reaches a socket on node B again",
-                  delivered_at is not None, f"{delivered_at - restarted_at:.2f} s after the restart" if delivered_at else "not delivered in 30 s")
+        if not lib.check("after a PostgreSQL restart, a message sent on node A reaches a socket on node B again",
+                         delivered_at is not None, f"{delivered_at - restarted_at:.2f} s after the restart" if delivered_at else "not delivered in 30 s"):
+            node_a.print_log()
+            node_b.print_log()
         receiver.close()
     finally:
         node_a.stop()
