@@ -67,7 +67,7 @@ struct ErrorContractTests {
             #expect(metrics.text.contains("sos_http_request_duration_seconds_bucket"))
             // the operator's numbers: hub, outbox and (on PostgreSQL) the pool, labelled with the node
             let node = #"{node=""# + services.hub.nodeId + #""}"#
-            for gauge in ["sos_hub_connections", "sos_hub_messages_in_total", "sos_hub_slow_consumers_closed_total", "sos_hub_resume_gaps_total",
+            for gauge in ["sos_hub_connections", "sos_hub_messages_in_total", "sos_hub_slow_consumers_closed_total", "sos_hub_resume_gaps_total", "sos_hub_broker_gaps_total",
                           "sos_outbox_pending", "sos_outbox_oldest_pending_age_seconds"] {
                 #expect(metrics.text.contains("# TYPE \(gauge) "), "\(gauge)")
                 #expect(metrics.text.contains(gauge + node + " "), "\(gauge)")

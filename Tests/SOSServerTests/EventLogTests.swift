@@ -36,6 +36,37 @@ struct EventLogTests {
         #expect(!log.knows(early))
     }
 
+    @Test("A broker gap starts a new epoch each time; sequence numbers go on and the kept events still replay")
+    func epochAfterGap() {
+        var log = EventLog(epoch: "node-1", retention: 600, perUser: 256)
+        let user = UUID()
+        for _ in 0..<3 { _ = log.append(user: user, type: "chat.message", renderedData: "{}") }
+        log.startEpochAfterGap()
+        let second = log.epoch
+        #expect(second != "node-1")
+        log.startEpochAfterGap()
+        #expect(log.epoch != second && log.epoch != "node-1")
+        #expect(log.lastSeq(of: user) == 3)
+        #expect(log.append(user: user, type: "chat.message", renderedData: "{}").contains(#""seq":4"#))
+        #expect(log.replay(user: user, after: 3)?.count == 1)
+    }
+
+    @Test("A node's first snapshot chunk replaces what it reported before: users it no longer lists go offline there")
+    func snapshotReplaces() async {
+        let presence = PresenceStore(nodeTimeout: 45)
+        let (stays, left, elsewhere) = (UUID(), UUID(), UUID())
+        let now = Date()
+        _ = await presence.apply(user: stays, node: "b", status: .online, at: now)
+        _ = await presence.apply(user: left, node: "b", status: .online, at: now)
+        _ = await presence.apply(user: elsewhere, node: "b", status: .online, at: now)
+        _ = await presence.apply(user: elsewhere, node: "c", status: .away, at: now)
+        let changes = await presence.forget(node: "b", keeping: [stays], at: now)
+        #expect(Set(changes.map(\.user)) == [left, elsewhere])
+        #expect(await presence.info(stays).status == .online)
+        #expect(await presence.info(left).status == .offline)
+        #expect(await presence.info(elsewhere).status == .away, "still away on node c")
+    }
+
     @Test("A socket queue refuses frames beyond its byte budget (the hub then closes it with 4008)")
     func queueBytes() {
         var queue = OutboundQueue(capacity: 512, maxBytes: 10_000)

@@ -759,6 +759,62 @@ struct HubVideoTests {
 
 @Suite("Real-time hub: two nodes on one PostgreSQL")
 struct HubClusterTests {
+    @Test("A lost LISTEN connection: once it is back, sockets get a resume_gap event with a new epoch, an old cursor no longer resumes, and delivery crosses nodes again",
+          .enabled(if: TestDatabase.postgresURL != nil, "needs SOS_TEST_DATABASE_URL"))
+    func brokerGap() async throws {
+        let storage = try await TestStorage.make()
+        defer { Task { await storage.cleanUp() } }
+        try await runApp(storage.configuration, .live) { clientA, servicesA in
+            let portA = try #require(clientA.port)
+            let (clinic, _) = try await clinicWithAppointment(clientA)
+            try await runApp(storage.configuration, .live) { clientB, servicesB in
+                let portB = try #require(clientB.port)
+                let patient = try await HubClient.connect(port: portA, token: clinic.patient.token)
+                let doctor = try await HubClient.connect(port: portB, token: clinic.doctor.token)
+                let before = try #require(doctor.ready?["data"])
+                let channel = try #require(servicesB.postgresBroker?.channel)
+                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "before the gap"])
+                let first = try await doctor.next("chat.message")
+                let seq = try #require(first["seq"]?.int)
+
+                // step: PostgreSQL drops both nodes' LISTEN connections (as a restart or a network cut would)
+                let terminated = try await servicesA.database.write { sql in
+                    try await sql.raw("""
+                        SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+                        WHERE datname = current_database() AND query = \(bind: "LISTEN \"\(channel)\";")
+                        """).first()?.decode(column: "n", as: Int.self)
+                }
+                #expect(terminated == 2, "both nodes' LISTEN connections")
+                let gap = try await doctor.next("resume_gap", timeout: .seconds(15))
+                #expect(gap["seq"] == .null)
+                let epoch = try #require(gap["data"]?["epoch"]?.string)
+                #expect(epoch != before["epoch"]?.string)
+                #expect(gap["data"]?["last_seq"]?.int == seq)
+                _ = try await patient.next("resume_gap", timeout: .seconds(15))
+                #expect(servicesB.hub.statistics.brokerGaps == 1)
+
+                // a cursor from before the gap no longer resumes on node B; one from the new epoch does
+                let again = try await HubClient.connect(port: portB, token: clinic.doctor.token)
+                let old = try await again.ack("resume", ["last_seq": seq, "epoch": try #require(before["epoch"]?.string)])
+                #expect(old["type"]?.string == "resume_gap")
+                #expect(old["epoch"]?.string == epoch)
+                let current = try await again.ack("resume", ["last_seq": seq, "epoch": epoch])
+                #expect(current["type"]?.string == "resumed")
+                again.close()
+
+                // cross-node delivery resumes by itself
+                var delivered = false
+                for attempt in 0..<50 where !delivered {
+                    _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "after the gap \(attempt)"])
+                    delivered = (try? await doctor.next("chat.message", timeout: .milliseconds(300))) != nil
+                }
+                #expect(delivered)
+                patient.close()
+                doctor.close()
+            }
+        }
+    }
+
     @Test("Chat, presence, live events and revocation cross nodes through LISTEN/NOTIFY; a node that starts later learns presence",
           .enabled(if: TestDatabase.postgresURL != nil, "needs SOS_TEST_DATABASE_URL"))
     func twoNodes() async throws {

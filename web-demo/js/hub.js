@@ -134,6 +134,13 @@ function onFrame(text) {
     return;
   }
   if (frame.type === 'ready') { onAuth({ type: 'ack', data: frame.data }); return; }
+  // The node may have missed events from other nodes: continue from its new cursor, and views refetch.
+  if (frame.type === 'resume_gap') {
+    const d = frame.data || {};
+    saveCursor({ epoch: d.epoch, last_seq: d.last_seq || 0 });
+    emit('resume_gap', d);
+    return;
+  }
   // A server event. Dedupe by seq; remember the highest one processed.
   if (typeof frame.seq === 'number') {
     const c = cursor();

@@ -66,6 +66,14 @@ public actor RecordingEventPublisher: EventPublisher {
     }
 }
 
+/// What a broker hands its node.
+public enum BrokerDelivery: Sendable, Equatable {
+    case message(String)
+    /// Messages published while this node was not listening (its PostgreSQL LISTEN connection was lost, and is back
+    /// now) never reached it: what came before this point may be incomplete.
+    case gap
+}
+
 /// Carries events between server nodes (in memory on one node; PostgreSQL LISTEN/NOTIFY across several).
 ///
 /// The hub publishes every domain event to the broker and delivers what the broker hands back, so an event
@@ -73,8 +81,8 @@ public actor RecordingEventPublisher: EventPublisher {
 public protocol Broker: Sendable {
     /// Sends an already-encoded message (at most a few kilobytes) to every node, this one included.
     func publish(_ message: String) async throws
-    /// Messages from every node, in order per sender, until the broker stops.
-    func messages() async -> AsyncStream<String>
+    /// Messages from every node, in order per sender, until the broker stops; `.gap` where some may be missing.
+    func messages() async -> AsyncStream<BrokerDelivery>
     /// Returns once messages published from now on reach this node (e.g. PostgreSQL LISTEN is active).
     func ready() async
     /// Whether messages reach other processes (false for the in-process broker).

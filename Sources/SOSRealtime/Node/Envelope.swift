@@ -11,7 +11,8 @@ struct Envelope: Codable {
         case heartbeat
         /// A node that just started asks the others for their users' presence.
         case sync
-        /// An answer to `sync`: `users` with their `statuses` on the sending node.
+        /// An answer to `sync`: `users` with their `statuses` on the sending node, in chunks; the `first` one replaces
+        /// what was known of that node (users it no longer reports are offline there).
         case snapshot
     }
 
@@ -25,10 +26,11 @@ struct Envelope: Codable {
     var tokenKey: String?
     var status: PresenceStatus?
     var statuses: [PresenceStatus]?
+    var first: Bool?
     var at: Date?
 
     init(kind: Kind, node: String, type: String? = nil, users: [UUID]? = nil, admins: Bool? = nil, origin: String? = nil, ephemeral: Bool? = nil,
-         tokenKey: String? = nil, status: PresenceStatus? = nil, statuses: [PresenceStatus]? = nil, at: Date? = nil) {
+         tokenKey: String? = nil, status: PresenceStatus? = nil, statuses: [PresenceStatus]? = nil, first: Bool? = nil, at: Date? = nil) {
         self.kind = kind
         self.node = node
         self.type = type
@@ -39,6 +41,7 @@ struct Envelope: Codable {
         self.tokenKey = tokenKey
         self.status = status
         self.statuses = statuses
+        self.first = first
         self.at = at
     }
 

@@ -34,11 +34,27 @@ extension Hub {
         case .snapshot:
             guard envelope.node != self.nodeId, let users = envelope.users, let statuses = envelope.statuses, users.count == statuses.count else { return }
             let at = envelope.at ?? Date()
+            if envelope.first == true {
+                for change in await self.presence.forget(node: envelope.node, keeping: Set(users), at: at) where change.before.status != change.after.status {
+                    await self.announcePresence(change.user, change.after)
+                }
+            }
             for (user, status) in zip(users, statuses) {
                 let change = await self.presence.apply(user: user, node: envelope.node, status: status, at: at)
                 if change.before.status != change.after.status { await self.announcePresence(user, change.after) }
             }
         }
+    }
+
+    /// The broker's listener was lost and is back: events other nodes published meanwhile never came here, and
+    /// presence reports may be missing both ways. Tells this node's sockets to refetch (`resume_gap`, a new epoch),
+    /// asks the other nodes who is connected there, and tells them who is here.
+    func recoverFromGap() async {
+        let told = await self.registry.announceGap()
+        self.counters.brokerGaps.add(1, ordering: .relaxed)
+        self.logger.notice("The broker may have missed messages; sockets told to refetch", metadata: ["sockets": "\(told)"])
+        await self.send(Envelope(kind: .sync, node: self.nodeId, at: Date()), data: nil)
+        await self.publishSnapshot()
     }
 
     /// Tells the other nodes who is connected here (answer to a starting node's `sync`), in chunks.
@@ -47,7 +63,7 @@ extension Hub {
         var start = 0
         repeat {
             let chunk = local[start..<min(start + 2_000, local.count)]
-            await self.send(Envelope(kind: .snapshot, node: self.nodeId, users: chunk.map(\.0), statuses: chunk.map(\.1), at: Date()), data: nil)
+            await self.send(Envelope(kind: .snapshot, node: self.nodeId, users: chunk.map(\.0), statuses: chunk.map(\.1), first: start == 0, at: Date()), data: nil)
             start += 2_000
         } while start < local.count
     }

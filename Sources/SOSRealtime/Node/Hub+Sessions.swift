@@ -5,17 +5,17 @@ extension Hub {
     /// Registers an authenticated session; the user goes online when it is his first socket here. Returns the
     /// session info (`ready` / the auth ack) as JSON text.
     func register(_ session: ClientSession, _ principal: Principal) async -> String {
-        let (first, lastSeq) = await self.registry.add(session, principal)
+        let (first, cursor) = await self.registry.add(session, principal)
         if first {
             await self.send(Envelope(kind: .presence, node: self.nodeId, users: [principal.id], status: .online, at: Date()), data: nil)
         }
-        return self.sessionInfo(principal, lastSeq: lastSeq)
+        return self.sessionInfo(principal, cursor)
     }
 
     /// A renewed token for a registered session (re-`auth`).
     func renew(_ session: ClientSession, _ principal: Principal) async -> String {
         await self.registry.update(session, principal)
-        return self.sessionInfo(principal, lastSeq: await self.registry.lastSeq(of: principal.id))
+        return self.sessionInfo(principal, await self.registry.cursor(of: principal.id))
     }
 
     /// Unregisters a closed session; the user goes offline after the grace period if no socket of his is left.
@@ -70,10 +70,10 @@ extension Hub {
         ])
     }
 
-    func sessionInfo(_ principal: Principal, lastSeq: Int) -> String {
+    func sessionInfo(_ principal: Principal, _ cursor: ConnectionRegistry.Cursor) -> String {
         Frames.text(.object([
             "user_id": .string(principal.id.uuidString.lowercased()), "role": .string(principal.role.rawValue),
-            "epoch": .string(self.registry.epoch), "last_seq": .number(Double(lastSeq)),
+            "epoch": .string(cursor.epoch), "last_seq": .number(Double(cursor.lastSeq)),
         ]))
     }
 }

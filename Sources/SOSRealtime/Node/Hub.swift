@@ -54,13 +54,15 @@ public final class Hub: Service, EventPublisher, Sendable {
         public let messagesIn: Int
         public let messagesOut: Int
         public let resumeGaps: Int
+        public let brokerGaps: Int
     }
 
     public var statistics: Statistics {
         Statistics(
             connections: self.counters.connections.load(ordering: .relaxed), pendingAuthentication: self.counters.pending.load(ordering: .relaxed),
             slowConsumersClosed: self.counters.slowConsumers.load(ordering: .relaxed), messagesIn: self.counters.messagesIn.load(ordering: .relaxed),
-            messagesOut: self.counters.messagesOut.load(ordering: .relaxed), resumeGaps: self.counters.resumeGaps.load(ordering: .relaxed)
+            messagesOut: self.counters.messagesOut.load(ordering: .relaxed), resumeGaps: self.counters.resumeGaps.load(ordering: .relaxed),
+            brokerGaps: self.counters.brokerGaps.load(ordering: .relaxed)
         )
     }
 
@@ -82,8 +84,11 @@ public final class Hub: Service, EventPublisher, Sendable {
         let messages = await self.broker.messages()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await message in messages.cancelOnGracefulShutdown() {
-                    await self.handleBroker(message)
+                for await delivery in messages.cancelOnGracefulShutdown() {
+                    switch delivery {
+                    case .message(let message): await self.handleBroker(message)
+                    case .gap: await self.recoverFromGap()
+                    }
                 }
             }
             group.addTask {

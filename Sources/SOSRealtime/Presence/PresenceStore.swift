@@ -56,6 +56,22 @@ actor PresenceStore {
         self.nodes[node] = at
     }
 
+    /// Forgets what `node` reported for users other than `keeping` (its full report starts); returns the changes.
+    func forget(node: String, keeping: Set<UUID>, at: Date) -> [Change] {
+        var changes: [Change] = []
+        for (user, byNode) in self.states where byNode[node] != nil && !keeping.contains(user) {
+            let before = self.effective(user)
+            self.states[user]?[node] = nil
+            if self.states[user]?.isEmpty == true {
+                self.states[user] = nil
+                self.lastSeen[user] = at
+            }
+            let after = self.effective(user)
+            if before != after { changes.append(Change(user: user, before: before, after: after)) }
+        }
+        return changes
+    }
+
     /// Forgets nodes silent for longer than the timeout; returns users whose presence changed.
     func expireNodes(now: Date) -> [Change] {
         let dead = Set(self.nodes.filter { now.timeIntervalSince($0.value) > self.nodeTimeout }.keys)

@@ -17,23 +17,27 @@ actor ConnectionRegistry {
     private var admins: Set<UUID> = []
     private var log: EventLog
     private let counters: HubCounters
-    nonisolated let epoch: String
 
     init(log: EventLog, counters: HubCounters) {
         self.log = log
-        self.epoch = log.epoch
         self.counters = counters
+    }
+
+    /// Where a user's events stand here: the log's epoch and the last `seq` given to him.
+    struct Cursor {
+        let epoch: String
+        let lastSeq: Int
     }
 
     // MARK: - Membership
 
     /// Registers an authenticated session; `first` when it is the user's first on this node.
-    func add(_ session: ClientSession, _ principal: Principal) -> (first: Bool, lastSeq: Int) {
+    func add(_ session: ClientSession, _ principal: Principal) -> (first: Bool, cursor: Cursor) {
         let first = self.byUser[principal.id]?.isEmpty ?? true
         self.byUser[principal.id, default: [:]][session.id] = Entry(session: session, principal: principal)
         if AccessPolicy.allows(.readWholeClinic, principal.role) { self.admins.insert(principal.id) }
         self.counters.connections.add(1, ordering: .relaxed)
-        return (first, self.log.lastSeq(of: principal.id))
+        return (first, self.cursor(of: principal.id))
     }
 
     /// A renewed token for a registered session (nothing if it is gone).
@@ -83,12 +87,38 @@ actor ConnectionRegistry {
 
     // MARK: - Event log
 
-    func lastSeq(of user: UUID) -> Int {
-        self.log.lastSeq(of: user)
+    func cursor(of user: UUID) -> Cursor {
+        Cursor(epoch: self.log.epoch, lastSeq: self.log.lastSeq(of: user))
     }
 
-    func replay(user: UUID, after seq: Int) -> [String]? {
-        self.log.replay(user: user, after: seq)
+    /// The events after `seq` of `epoch` (nil `epoch`: this one), or nil when they are not all here (a gap); and where
+    /// the user's events stand now. One step, so that no new epoch starts in between.
+    func resume(user: UUID, after seq: Int, epoch: String?) -> (replayed: [String]?, cursor: Cursor) {
+        let replayed = epoch.map { $0 == self.log.epoch } == false ? nil : self.log.replay(user: user, after: seq)
+        return (replayed, self.cursor(of: user))
+    }
+
+    /// The broker reported a gap: starts a new epoch and tells every socket here, in a `resume_gap` event with the
+    /// new cursor, to refetch what it shows. Returns how many sockets were told.
+    func announceGap() -> Int {
+        self.log.startEpochAfterGap()
+        var batches = LoopBatches()
+        var told = 0
+        for (user, entries) in self.byUser {
+            let cursor = self.cursor(of: user)
+            let data = Frames.text(.object([
+                "epoch": .string(cursor.epoch), "last_seq": .number(Double(cursor.lastSeq)),
+                "reason": .string("Events from other server nodes may have been missed; refetch over REST."),
+            ]))
+            let text = Frames.event(type: "resume_gap", seq: nil, renderedData: data)
+            let frame = WireFrame.text(text, deflate: entries.values.contains { $0.session.deflates })
+            for entry in entries.values {
+                batches.add(entry.session, frame)
+                told += 1
+            }
+        }
+        batches.send()
+        return told
     }
 
     /// Drops expired events, and the logs of users no longer connected once theirs expired.

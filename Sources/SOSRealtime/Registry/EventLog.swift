@@ -2,8 +2,10 @@ import Foundation
 
 /// Per-user event sequence numbers and the recent events, for `resume`.
 ///
-/// Sequence numbers belong to this node (`epoch` names the node's run): a client that resumes on another node,
-/// or after the retention window, gets `resume_gap` and refetches over REST. What is kept is bounded three ways:
+/// Sequence numbers belong to this node, and `epoch` names a stretch of the log known to be complete: the node's run,
+/// until the broker reports a gap (events from other nodes may have been missed), which starts a new epoch. A client
+/// that resumes on another node, from an earlier epoch, or after the retention window, gets `resume_gap` and
+/// refetches over REST. What is kept is bounded three ways:
 /// per user by count (`perUser`) and by bytes (`bytesPerUser`), and for the whole node by bytes (`bytesTotal`,
 /// dropping the oldest events of anyone first), so no client can make the log grow memory without limit.
 /// A value owned by the `ConnectionRegistry` actor (which serializes every use), so it needs no lock of its own.
@@ -36,7 +38,9 @@ struct EventLog: Sendable {
     private var order: [(user: UUID, seq: Int)] = []
     private var orderHead = 0
     private var totalBytes = 0
-    let epoch: String
+    private(set) var epoch: String
+    private let firstEpoch: String
+    private var gaps = 0
     let retention: TimeInterval
     let perUser: Int
     let bytesPerUser: Int
@@ -44,6 +48,7 @@ struct EventLog: Sendable {
 
     init(epoch: String, retention: TimeInterval, perUser: Int, bytesPerUser: Int = 256 << 10, bytesTotal: Int = 64 << 20) {
         self.epoch = epoch
+        self.firstEpoch = epoch
         self.retention = retention
         self.perUser = perUser
         self.bytesPerUser = bytesPerUser
@@ -99,6 +104,12 @@ struct EventLog: Sendable {
 
     /// Bytes of event frames kept on this node (for tests and metrics).
     var keptBytes: Int { self.totalBytes }
+
+    /// Starts a new epoch: cursors given before now no longer resume (sequence numbers go on from where they are).
+    mutating func startEpochAfterGap() {
+        self.gaps += 1
+        self.epoch = "\(self.firstEpoch).\(self.gaps)"
+    }
 
     /// The frames after `seq`, or nil when some of them are no longer kept (a gap).
     func replay(user: UUID, after seq: Int, now: Date = Date()) -> [String]? {

@@ -79,12 +79,11 @@ struct Commands {
     /// `resume {last_seq, epoch?}`: the missed events, then `resumed`; or `resume_gap` when they are not all kept.
     private func resume(_ frame: ClientFrame, _ data: JSON, _ principal: Principal) async throws -> CommandOutcome {
         guard let lastSeq = data.int("last_seq"), lastSeq >= 0 else { throw HubError.badRequest("resume needs data.last_seq (an integer ≥ 0).") }
-        let registry = self.hub.registry
-        let replayed = data.string("epoch").map { $0 == registry.epoch } == false ? nil : await registry.replay(user: principal.id, after: lastSeq)
-        let last = JSON.number(Double(await registry.lastSeq(of: principal.id)))
+        let (replayed, cursor) = await self.hub.registry.resume(user: principal.id, after: lastSeq, epoch: data.string("epoch"))
+        let last = JSON.number(Double(cursor.lastSeq))
         guard let replayed else {
             self.hub.counters.resumeGaps.add(1, ordering: .relaxed)
-            return self.ack(frame, Frames.text(.object(["type": .string("resume_gap"), "epoch": .string(registry.epoch), "last_seq": last])))
+            return self.ack(frame, Frames.text(.object(["type": .string("resume_gap"), "epoch": .string(cursor.epoch), "last_seq": last])))
         }
         var outcome = self.ack(frame, Frames.text(.object(["type": .string("resumed"), "replayed": .number(Double(replayed.count)), "last_seq": last])))
         outcome.frames.insert(contentsOf: replayed.map { .text($0) }, at: 0)

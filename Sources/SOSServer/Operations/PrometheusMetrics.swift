@@ -89,6 +89,7 @@ struct OperationalGauges: Sendable {
         add("sos_hub_messages_out_total", "counter", "Frames written to clients", Double(hub.messagesOut), node)
         add("sos_hub_slow_consumers_closed_total", "counter", "Sockets closed with 4008 (their queue filled)", Double(hub.slowConsumersClosed), node)
         add("sos_hub_resume_gaps_total", "counter", "resume answered with resume_gap (the client refetches)", Double(hub.resumeGaps), node)
+        add("sos_hub_broker_gaps_total", "counter", "broker listener lost and back: sockets were sent resume_gap to refetch", Double(hub.brokerGaps), node)
         if let pool = self.database.poolStatistics {
             add("sos_db_pool_in_use", "gauge", "Pooled PostgreSQL connections in use", Double(pool.inUse), node)
             add("sos_db_pool_waiting", "gauge", "Calls waiting for a pooled connection", Double(pool.waiting), node)

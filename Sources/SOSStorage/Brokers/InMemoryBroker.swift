@@ -5,7 +5,7 @@ import SOSDomain
 public final class InMemoryBroker: Broker, @unchecked Sendable {
     // @unchecked: `continuations` is only touched while holding `lock`.
     private let lock = NSLock()
-    private var continuations: [UUID: AsyncStream<String>.Continuation] = [:]
+    private var continuations: [UUID: AsyncStream<BrokerDelivery>.Continuation] = [:]
 
     public init() {}
 
@@ -13,16 +13,16 @@ public final class InMemoryBroker: Broker, @unchecked Sendable {
 
     public func post(_ message: String) {
         let targets = self.lock.withLock { Array(self.continuations.values) }
-        for continuation in targets { continuation.yield(message) }
+        for continuation in targets { continuation.yield(.message(message)) }
     }
 
     public func publish(_ message: String) async throws {
         let targets = self.lock.withLock { Array(self.continuations.values) }
-        for continuation in targets { continuation.yield(message) }
+        for continuation in targets { continuation.yield(.message(message)) }
     }
 
-    public func messages() async -> AsyncStream<String> {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .unbounded)
+    public func messages() async -> AsyncStream<BrokerDelivery> {
+        let (stream, continuation) = AsyncStream.makeStream(of: BrokerDelivery.self, bufferingPolicy: .unbounded)
         let id = UUID()
         self.lock.withLock { self.continuations[id] = continuation }
         continuation.onTermination = { [weak self] _ in

@@ -8,13 +8,17 @@ import ServiceLifecycle
 /// payloads over NOTIFY's limit go through the `broker_messages` table and travel as a reference. Run it as a `Service` (it holds one pooled connection
 /// listening, and reconnects after a failure).
 public final class PostgresBroker: Broker, Service, @unchecked Sendable {
-    // @unchecked: `subscribers`, `listening`, `waiters` are only touched while holding `lock`.
+    // @unchecked: `subscribers`, `listening`, `listenedBefore`, `waiters`, `outbox`, `flushing` are only touched while
+    // holding `lock`.
     let database: Database
-    let channel: String
+    /// The LISTEN/NOTIFY channel (one per schema).
+    public let channel: String
     let logger: Logger
     private let lock = NSLock()
-    private var subscribers: [UUID: AsyncStream<String>.Continuation] = [:]
+    private var subscribers: [UUID: AsyncStream<BrokerDelivery>.Continuation] = [:]
     private var listening = false
+    /// Whether the listener has been up before: coming up again means a gap.
+    private var listenedBefore = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var outbox: [(String, CheckedContinuation<Void, any Error>?)] = []
     private var flushing = false
@@ -96,8 +100,8 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
         }
     }
 
-    public func messages() async -> AsyncStream<String> {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .unbounded)
+    public func messages() async -> AsyncStream<BrokerDelivery> {
+        let (stream, continuation) = AsyncStream.makeStream(of: BrokerDelivery.self, bufferingPolicy: .unbounded)
         let id = UUID()
         self.lock.withLock { self.subscribers[id] = continuation }
         continuation.onTermination = { [weak self] _ in
@@ -132,11 +136,16 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
                     try await self.database.listen(channel: self.channel, consume: { payload in
                         await self.receive(payload)
                     }, onListening: {
-                        let waiters = self.lock.withLock {
+                        let (waiters, targets) = self.lock.withLock {
+                            // step: after a lost listener, what was published meanwhile never came: say so first
+                            let targets = self.listenedBefore ? Array(self.subscribers.values) : []
+                            let waiters = self.waiters
                             self.listening = true
-                            defer { self.waiters.removeAll() }
-                            return self.waiters
+                            self.listenedBefore = true
+                            self.waiters.removeAll()
+                            return (waiters, targets)
                         }
+                        for target in targets { target.yield(.gap) }
                         waiters.forEach { $0.resume() }
                     })
                 } catch {
@@ -162,7 +171,7 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
                 message = stored
             }
             let targets = self.lock.withLock { Array(self.subscribers.values) }
-            for target in targets { target.yield(message) }
+            for target in targets { target.yield(.message(message)) }
         }
     }
 

@@ -18,6 +18,8 @@ final class HubClient: @unchecked Sendable {
     private let outgoing: AsyncStream<Outgoing>.Continuation
     private var task: Task<WebSocketCloseFrame?, any Error>!
     private var counter = 0
+    /// The `ready` event the socket was opened with (header-authenticated sockets); set before `connect` returns.
+    private(set) var ready: JSONValue?
 
     enum Outgoing: Sendable {
         case text(String)
@@ -83,7 +85,7 @@ final class HubClient: @unchecked Sendable {
             throw TimedOut(description: "The server closed the socket during the upgrade")
         }
         if token != nil, waitForReady {
-            _ = try await client.next("ready")
+            client.ready = try await client.next("ready")
         }
         return client
     }

@@ -7,7 +7,9 @@ with two nodes: cross-node delivery resumes by itself.
     answer within the acquire timeout plus a margin); `/ready` is 503 and `/health` 200; an open WebSocket stays
     open, and a command that needs the database gets an `error` frame with a clear code;
   * after PostgreSQL is back: requests are served again within a few seconds, without restarting the server; every
-    booking and message acknowledged before, during and after the outage is stored;
+    booking and message acknowledged before, during and after the outage is stored; the socket open through the
+    outage gets a `resume_gap` event (events from other nodes published while the node was not listening are lost
+    to it, so it must refetch);
   * after a fast restart of PostgreSQL (every connection dropped): a message sent on node A reaches a socket on
     node B again.
 
@@ -69,7 +71,9 @@ def main():
         for worker in workers:
             worker.start()
         socket = connect(f"ws://127.0.0.1:{node_a.port}/api/v1/ws", additional_headers={"Authorization": "Bearer " + doctor["token"]}, open_timeout=5)
-        assert json.loads(socket.recv(timeout=5))["type"] == "ready"
+        ready = json.loads(socket.recv(timeout=5))
+        assert ready["type"] == "ready"
+        epoch = ready["data"]["epoch"]
         time.sleep(2)
 
         down_at = time.time()
@@ -129,6 +133,18 @@ def main():
                   f"first success {recovery:.2f} s after PostgreSQL accepted connections" if recovery is not None else "never")
         print(f"figures: outage {args.outage:.0f} s; {len(during)} answers during it {codes}, slowest {slowest * 1000:.0f} ms; "
               f"recovery {recovery:.2f} s after PostgreSQL was back" if recovery is not None else "figures: no recovery", flush=True)
+        # the socket open through the outage is told it may have missed events (the broker's LISTEN was lost)
+        told = None
+        deadline = time.time() + 15
+        while time.time() < deadline and told is None:
+            try:
+                frame = json.loads(socket.recv(timeout=max(0.01, deadline - time.time())))
+            except TimeoutError:
+                break
+            if frame.get("type") == "resume_gap":
+                told = frame
+        lib.check("after PostgreSQL returns, the socket open through the outage gets a resume_gap event with a new epoch",
+                  told is not None and told["data"]["epoch"] != epoch, json.dumps(told)[:200] if told else "none within 15 s")
         time.sleep(2)
         stop.set()
         for worker in workers:

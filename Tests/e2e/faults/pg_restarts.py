@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PostgreSQL restarted again and again under two nodes: after every restart, cross-node delivery resumes by itself,
-in both directions, and the sockets stay open.
+in both directions, the sockets stay open, and they are told through a `resume_gap` event (with a new epoch) that
+they may have missed events while the node was not listening.
 
 Each cycle stops PostgreSQL (alternately `fast`, which tells clients it is shutting down, and `immediate`, which
 drops them), keeps it down for a varying time (0 to 3 s), starts it, and then sends chat messages over REST on one
@@ -10,10 +11,7 @@ a pool that stays on connections to the old server, fails the cycle.
   python3 Tests/e2e/faults/pg_restarts.py --server-bin .build/debug/sos-server [--cycles 6]
 """
 import argparse
-import json
 import time
-
-from websockets.sync.client import connect
 
 import lib
 
@@ -22,7 +20,7 @@ WITHIN = 20.0
 
 
 def delivered(sender, receiver, token, recipient, label):
-    """Sends messages on `sender` until one reaches the `receiver` socket; seconds it took, or None."""
+    """Sends messages on `sender` until one reaches the `receiver` socket (a lib.Hub); seconds it took, or None."""
     started = time.time()
     sent = 0
     while time.time() - started < WITHIN:
@@ -32,14 +30,16 @@ def delivered(sender, receiver, token, recipient, label):
             sender.call("POST", "/api/v1/chat/messages", token, {"recipient_id": recipient, "content": marker, "client_msg_id": marker}, timeout=5)
         except OSError:
             pass
-        try:
-            while True:
-                frame = json.loads(receiver.recv(timeout=0.5))
-                if frame.get("type") == "chat.message" and frame["data"].get("content", "").startswith(label):
-                    return time.time() - started
-        except TimeoutError:
-            pass
+        if receiver.next(lambda f: f.get("type") == "chat.message" and f["data"].get("content", "").startswith(label), 0.5):
+            return time.time() - started
     return None
+
+
+def gaps(socket):
+    """The resume_gap events the socket got (and forgets every other frame it kept)."""
+    found = socket.seen(lambda f: f.get("type") == "resume_gap")
+    socket.pending.clear()
+    return found
 
 
 def main():
@@ -56,10 +56,9 @@ def main():
         admin, _ = lib.login(node_a.base, "admin@test.com", "Admin123!")
         one = lib.make_user(node_a.base, admin, "doctor", "Restart one")
         two = lib.make_user(node_a.base, admin, "doctor", "Restart two")
-        on_a = connect(f"ws://127.0.0.1:{node_a.port}/api/v1/ws", additional_headers={"Authorization": "Bearer " + one["token"]}, open_timeout=5)
-        on_b = connect(f"ws://127.0.0.1:{node_b.port}/api/v1/ws", additional_headers={"Authorization": "Bearer " + two["token"]}, open_timeout=5)
-        for socket in (on_a, on_b):
-            assert json.loads(socket.recv(timeout=5))["type"] == "ready"
+        on_a = lib.Hub(node_a, one["token"])
+        on_b = lib.Hub(node_b, two["token"])
+        epochs = {"a": on_a.ready["epoch"], "b": on_b.ready["epoch"]}
         warm = delivered(node_a, on_b, one["token"], two["id"], "warm")
         lib.check("before any restart, a message sent on node A reaches node B", warm is not None, f"{warm:.2f} s" if warm is not None else "never")
 
@@ -72,10 +71,19 @@ def main():
             pg.start()
             a_to_b = delivered(node_a, on_b, one["token"], two["id"], f"cycle{cycle}-ab")
             b_to_a = delivered(node_b, on_a, two["token"], one["id"], f"cycle{cycle}-ba")
-            ok = a_to_b is not None and b_to_a is not None
+            # the sockets were told they may have missed events: a resume_gap event with a new epoch on each node
+            told = {}
+            for name, socket in (("a", on_a), ("b", on_b)):
+                events = gaps(socket)
+                fresh = [e for e in events if e["data"]["epoch"] != epochs[name]]
+                if fresh:
+                    epochs[name] = fresh[-1]["data"]["epoch"]
+                told[name] = len(fresh)
+            ok = a_to_b is not None and b_to_a is not None and told["a"] >= 1 and told["b"] >= 1
             detail = f"stop -m {mode}, down {down:.0f} s: A to B " + (f"{a_to_b:.2f} s" if a_to_b is not None else "never") + \
-                     ", B to A " + (f"{b_to_a:.2f} s" if b_to_a is not None else "never")
-            if not lib.check(f"restart {cycle + 1}: cross-node delivery resumes both ways within {WITHIN:.0f} s", ok, detail):
+                     ", B to A " + (f"{b_to_a:.2f} s" if b_to_a is not None else "never") + \
+                     f"; resume_gap events with a new epoch: node A {told['a']}, node B {told['b']}"
+            if not lib.check(f"restart {cycle + 1}: cross-node delivery resumes both ways within {WITHIN:.0f} s, and each node's sockets get resume_gap", ok, detail):
                 node_a.print_log()
                 node_b.print_log()
             else:
