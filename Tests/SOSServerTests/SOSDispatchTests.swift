@@ -53,6 +53,50 @@ struct SOSDispatchTests {
         }
     }
 
+    @Test("On call by schedule: offered while his availability covers the moment (his time zone), not outside it; the switch still works")
+    func onCallBySchedule() async throws {
+        let presence = FakePresence()
+        let clock = TestClock()
+        // step: 11:59 in Paris on the app's clock, so the windows around "now" never cross midnight
+        let paris = TimeZone(identifier: "Europe/Paris")!
+        let local = WallClock.local(Date(), in: paris)
+        clock.advance(TimeInterval(12 * 3600 - 60 - local.time.seconds))
+        let today = WallClock.local(clock.now(), in: paris).date
+        try await withDispatchApp(presence: presence, clock: clock) { client, services in
+            let covered = try await OnCallDoctor.make(client, at: Paris.north(1), onCall: false)
+            let later = try await OnCallDoctor.make(client, at: Paris.north(1), onCall: false)
+            for (doctor, window) in [(covered, ("11:00:00", "13:00:00")), (later, ("12:00:00", "18:00:00"))] {
+                let availability = try await client.request(.post, "/api/v1/availabilities", token: doctor.token, json: [
+                    "start_date": "\(today)", "end_date": "\(today)", "start_time": window.0, "end_time": window.1, "consultation_types": ["home"],
+                ])
+                #expect(availability.status == .created, "\(availability.text)")
+                let set = try await client.request(.put, "/api/v1/doctors/me/on-call", token: doctor.token, json: ["on_call": false, "by_schedule": true])
+                #expect(set.status == .ok && set.json["by_schedule"]?.bool == true && set.json["on_call"]?.bool == false, "\(set.text)")
+            }
+            #expect(try await client.request(.get, "/api/v1/doctors/me/on-call", token: covered.token).json["on_call_now"]?.bool == true)
+            #expect(try await client.request(.get, "/api/v1/doctors/me/on-call", token: later.token).json["on_call_now"]?.bool == false)
+            presence.set([covered.id, later.id])
+            let patient = try await client.makeUser(role: "patient", name: "Sam Scheduled")
+            let created = try await client.request(.post, "/api/v1/sos", token: patient.token, json: sosBody())
+            let id = try #require(created.json["request"]?["id"]?.string, "\(created.text)")
+            #expect(try await covered.isOffered(client, id))
+            #expect(try await !later.isOffered(client, id), "his availability starts at 12:00")
+
+            // step: at 12:00 the second doctor's schedule covers the moment: the next wave reaches him
+            clock.advance(61)
+            #expect(try await services.sos.advanceDue() == 1)
+            #expect(try await later.isOffered(client, id))
+
+            // step: off by schedule and off by hand: nothing more, and a schedule without a base is refused
+            let off = try await client.request(.put, "/api/v1/doctors/me/on-call", token: later.token, json: ["on_call": false, "by_schedule": false])
+            #expect(off.json["on_call_now"]?.bool == false && off.json["by_schedule"]?.bool == false, "\(off.text)")
+            let fresh = try await client.makeUser(role: "doctor", name: "Dr No Base")
+            expectError(try await client.request(.put, "/api/v1/doctors/me/on-call", token: fresh.token, json: ["on_call": false, "by_schedule": true]),
+                        .badRequest, detailsContain: "base location")
+            expectError(try await client.request(.put, "/api/v1/doctors/me/on-call", token: covered.token, json: ["on_call": false, "by_schedule": "yes"]), .badRequest)
+        }
+    }
+
     @Test("Waves: the nearest few first, ranked by distance; declines by everyone send the next wave at once")
     func wavesAndDecline() async throws {
         let presence = FakePresence()

@@ -33,13 +33,13 @@ const ROUTES = {
   },
   secretary: {
     home: 'calendar',
-    nav: [['calendar', 'Calendars'], ['book', 'Book for a patient'], ['payments', 'Payments'], ['chat', 'Messages'], ['notifications', 'Notifications'], ['profile', 'Profile']],
-    views: { calendar: secretary.calendar, book: secretary.book, payments: admin.payments },
+    nav: [['calendar', 'Calendars'], ['book', 'Book for a patient'], ['payments', 'Payments'], ['sos', 'SOS requests'], ['chat', 'Messages'], ['notifications', 'Notifications'], ['profile', 'Profile']],
+    views: { calendar: secretary.calendar, book: secretary.book, payments: admin.payments, sos: sos.staff },
   },
   admin: {
     home: 'dashboard',
-    nav: [['dashboard', 'Dashboard'], ['users', 'Users'], ['appointments', 'Appointments'], ['payments', 'Payments'], ['chat', 'Messages'], ['profile', 'Profile']],
-    views: { dashboard: admin.dashboard, users: admin.users, appointments: admin.appointments, payments: admin.payments },
+    nav: [['dashboard', 'Dashboard'], ['users', 'Users'], ['appointments', 'Appointments'], ['payments', 'Payments'], ['sos', 'SOS requests'], ['chat', 'Messages'], ['profile', 'Profile']],
+    views: { dashboard: admin.dashboard, users: admin.users, appointments: admin.appointments, payments: admin.payments, sos: sos.staff },
   },
 };
 ROUTES.superadmin = ROUTES.admin;

@@ -157,16 +157,21 @@ public struct SOSOffer: Sendable, Equatable {
 /// A doctor's on-call state: whether he takes SOS cases now, from where, how far and how.
 public struct OnCallStatus: Sendable, Equatable {
     public var doctorId: UUID
+    /// On call now, switched by hand.
     public var onCall: Bool
+    /// On call whenever his published availability covers the moment (in his time zone).
+    public var bySchedule: Bool
     public var latitude: Double?
     public var longitude: Double?
     public var radiusKm: Double
     public var kinds: [SOSKind]
     public var updatedAt: Date?
 
-    public init(doctorId: UUID, onCall: Bool, latitude: Double?, longitude: Double?, radiusKm: Double, kinds: [SOSKind], updatedAt: Date?) {
+    public init(doctorId: UUID, onCall: Bool, bySchedule: Bool = false, latitude: Double?, longitude: Double?, radiusKm: Double, kinds: [SOSKind],
+                updatedAt: Date?) {
         self.doctorId = doctorId
         self.onCall = onCall
+        self.bySchedule = bySchedule
         self.latitude = latitude
         self.longitude = longitude
         self.radiusKm = radiusKm
@@ -181,6 +186,14 @@ public struct OnCallStatus: Sendable, Equatable {
 }
 
 /// An on-call doctor the location query found (before the distance, presence and ranking rules).
+/// A doctor's on-call state as he sees it: with his languages (from the profile) and whether offers reach him now.
+public struct OnCallView: Sendable {
+    public var status: OnCallStatus
+    public var languages: [String]
+    /// On call by hand, or by schedule while his availability covers this moment.
+    public var onCallNow: Bool
+}
+
 public struct SOSCandidate: Sendable, Equatable {
     public var doctorId: UUID
     public var latitude: Double
@@ -188,8 +201,11 @@ public struct SOSCandidate: Sendable, Equatable {
     public var radiusKm: Double
     public var kinds: [SOSKind]
     public var rating: Double
+    /// On call only by schedule (the switch is off): a candidate only while his availability covers the moment.
+    public var onlyBySchedule: Bool
 
-    public init(doctorId: UUID, latitude: Double, longitude: Double, radiusKm: Double, kinds: [SOSKind], rating: Double) {
+    public init(doctorId: UUID, latitude: Double, longitude: Double, radiusKm: Double, kinds: [SOSKind], rating: Double, onlyBySchedule: Bool = false) {
+        self.onlyBySchedule = onlyBySchedule
         self.doctorId = doctorId
         self.latitude = latitude
         self.longitude = longitude
@@ -199,7 +215,7 @@ public struct SOSCandidate: Sendable, Equatable {
     }
 }
 
-/// What the candidate query filters on in SQL: on call, inside a bounding box (nil: anywhere), speaking the
+/// What the candidate query filters on in SQL: on call (or on call by schedule), inside a bounding box (nil: anywhere), speaking the
 /// language, offering one of the kinds, not offered this request yet, not on an active case; nearest to `latitude`,
 /// `longitude` first (a flat-Earth distance, good enough to choose which `limit` rows to return).
 public struct CandidateQuery: Sendable, Equatable {

@@ -92,7 +92,7 @@ extension SOSService {
 
     /// Candidates for a wave, best first: SQL narrows to the box around the location (or, for video anywhere, to
     /// on-call video doctors), then great-circle distance within the wave's radius and the doctor's coverage, then
-    /// presence; ranked by distance, then rating.
+    /// presence and, for doctors on call by schedule, their availability now; ranked by distance, then rating.
     func rank(_ request: SOSRequest, radius: Double?, kinds: [SOSKind], limit: Int) async throws -> [(SOSCandidate, Double, SOSKind)] {
         let location = request.location
         let box = radius.map { Geo.box(latitude: location.latitude, longitude: location.longitude, radiusKm: $0) }
@@ -106,7 +106,13 @@ extension SOSService {
             return (candidate, distance, kind)
         }
         let online = await self.presence.connected(among: near.map(\.0.doctorId))
-        return Array(near.filter { online.contains($0.0.doctorId) }.sorted {
+        var eligible: [(SOSCandidate, Double, SOSKind)] = []
+        for entry in near where online.contains(entry.0.doctorId) {
+            // step: a doctor on call only by schedule is a candidate while his availability covers the moment
+            if entry.0.onlyBySchedule, !(try await self.scheduledNow(entry.0.doctorId)) { continue }
+            eligible.append(entry)
+        }
+        return Array(eligible.sorted {
             $0.1 != $1.1 ? $0.1 < $1.1 : $0.0.rating > $1.0.rating
         }.prefix(limit))
     }

@@ -27,13 +27,16 @@ public struct NewSOSRequest: Sendable {
 /// What a doctor changes about his on-call state (`PUT /doctors/me/on-call`); nil keeps the stored value.
 public struct OnCallChange: Sendable {
     public var onCall: Bool
+    /// On call whenever his availability covers the moment; nil: unchanged.
+    public var bySchedule: Bool?
     public var latitude: Double?
     public var longitude: Double?
     public var radiusKm: Double?
     public var kinds: [SOSKind]?
 
-    public init(onCall: Bool, latitude: Double? = nil, longitude: Double? = nil, radiusKm: Double? = nil, kinds: [SOSKind]? = nil) {
+    public init(onCall: Bool, bySchedule: Bool? = nil, latitude: Double? = nil, longitude: Double? = nil, radiusKm: Double? = nil, kinds: [SOSKind]? = nil) {
         self.onCall = onCall
+        self.bySchedule = bySchedule
         self.latitude = latitude
         self.longitude = longitude
         self.radiusKm = radiusKm
@@ -74,14 +77,13 @@ public struct SOSService: Sendable {
 
     // MARK: - On call
 
-    public func onCall(_ principal: Principal) async throws -> (OnCallStatus, languages: [String]) {
+    public func onCall(_ principal: Principal) async throws -> OnCallView {
         try AccessPolicy.require(.goOnCall, principal)
-        let status = try await self.dispatch.onCall(doctorId: principal.id) ?? .off(principal.id)
-        return (status, try await self.languages(principal.id))
+        return try await self.view(try await self.dispatch.onCall(doctorId: principal.id) ?? .off(principal.id))
     }
 
-    /// A doctor goes on or off call; going on call needs a base location (given now or stored before).
-    public func setOnCall(_ principal: Principal, _ change: OnCallChange) async throws -> (OnCallStatus, languages: [String]) {
+    /// A doctor goes on or off call, by hand or by schedule; either needs a base location (given now or stored before).
+    public func setOnCall(_ principal: Principal, _ change: OnCallChange) async throws -> OnCallView {
         try AccessPolicy.require(.goOnCall, principal)
         var status = try await self.dispatch.onCall(doctorId: principal.id) ?? .off(principal.id)
         if (change.latitude == nil) != (change.longitude == nil) { throw DomainError.invalid("Send 'latitude' and 'longitude' together.") }
@@ -100,13 +102,28 @@ public struct SOSService: Sendable {
             guard !kinds.isEmpty else { throw DomainError.invalid("'kinds' must list at least one of: \(SOSKind.allowedValues).") }
             status.kinds = Self.unique(kinds)
         }
-        if change.onCall, status.latitude == nil {
-            throw DomainError.invalid("Going on call needs your base location: send 'latitude' and 'longitude'.")
+        if let bySchedule = change.bySchedule { status.bySchedule = bySchedule }
+        if change.onCall || status.bySchedule, status.latitude == nil {
+            throw DomainError.invalid("Going on call (by hand or by schedule) needs your base location: send 'latitude' and 'longitude'.")
         }
         status.onCall = change.onCall
         status.updatedAt = self.now()
         try await self.dispatch.saveOnCall(status)
-        return (status, try await self.languages(principal.id))
+        return try await self.view(status)
+    }
+
+    func view(_ status: OnCallStatus) async throws -> OnCallView {
+        var now = status.onCall
+        if !now, status.bySchedule { now = try await self.scheduledNow(status.doctorId) }
+        return OnCallView(status: status, languages: try await self.languages(status.doctorId), onCallNow: now)
+    }
+
+    /// Whether one of the doctor's availability rules covers this moment, in his time zone (on call by schedule).
+    func scheduledNow(_ doctorId: UUID) async throws -> Bool {
+        guard let doctor = try await self.doctors.find(id: doctorId), let zone = try? WallClock.timeZone(doctor.profile.timeZone) else { return false }
+        let (date, time) = WallClock.local(self.now(), in: zone)
+        let rules = try await self.appointments.availabilities.list(AvailabilityQuery(doctorId: doctorId, startDate: date, endDate: date))
+        return rules.contains { $0.occurs(on: date) && $0.startTime <= time && time < $0.endTime }
     }
 
     // MARK: - Requests

@@ -175,6 +175,14 @@ public enum WallClock {
         return calendar.date(from: components) ?? Date(timeIntervalSince1970: TimeInterval(date.dayNumber * 86_400 + time.seconds))
     }
 
+    /// The wall-clock date and time of `instant` in `timeZone`.
+    public static func local(_ instant: Date, in timeZone: TimeZone) -> (date: LocalDate, time: LocalTime) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: instant)
+        return (LocalDate(year: parts.year!, month: parts.month!, day: parts.day!)!, LocalTime(hour: parts.hour!, minute: parts.minute!, second: parts.second!)!)
+    }
+
     /// Validates an IANA time zone name.
     public static func timeZone(_ identifier: String, field: String = "time_zone") throws -> TimeZone {
         guard !identifier.isEmpty, let zone = TimeZone(identifier: identifier) else {

@@ -26,6 +26,7 @@ struct SOSController {
 
     struct OnCallBody: Decodable {
         let on_call: Bool
+        let by_schedule: Bool?
         let latitude: Double?
         let longitude: Double?
         let radius_km: Double?
@@ -57,16 +58,15 @@ struct SOSController {
     }
 
     @Sendable func onCall(_ request: Request, context: AuthenticatedContext) async throws -> OnCallPayload {
-        let (status, languages) = try await self.sos.onCall(context.principal)
-        return OnCallPayload(status, languages: languages)
+        OnCallPayload(try await self.sos.onCall(context.principal))
     }
 
     @Sendable func setOnCall(_ request: Request, context: AuthenticatedContext) async throws -> OnCallPayload {
         let body = try await request.decode(as: OnCallBody.self, context: context)
-        let (status, languages) = try await self.sos.setOnCall(context.principal, OnCallChange(
-            onCall: body.on_call, latitude: body.latitude, longitude: body.longitude, radiusKm: body.radius_km, kinds: body.kinds
-        ))
-        return OnCallPayload(status, languages: languages)
+        return OnCallPayload(try await self.sos.setOnCall(context.principal, OnCallChange(
+            onCall: body.on_call, bySchedule: body.by_schedule, latitude: body.latitude, longitude: body.longitude, radiusKm: body.radius_km,
+            kinds: body.kinds
+        )))
     }
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<SOSRequestEnvelope> {

@@ -6,6 +6,8 @@ import SOSDomain
 struct OnCallPayload: ResponseEncodable, Sendable {
     let doctor_id: String
     let on_call: Bool
+    let by_schedule: Bool
+    let on_call_now: Bool
     let latitude: Nullable<Double>
     let longitude: Nullable<Double>
     let radius_km: Double
@@ -14,14 +16,17 @@ struct OnCallPayload: ResponseEncodable, Sendable {
     let languages: [String]
     let updated_at: Nullable<Date>
 
-    init(_ status: OnCallStatus, languages: [String]) {
+    init(_ view: OnCallView) {
+        let status = view.status
         self.doctor_id = status.doctorId.apiString
         self.on_call = status.onCall
+        self.by_schedule = status.bySchedule
+        self.on_call_now = view.onCallNow
         self.latitude = Nullable(status.latitude)
         self.longitude = Nullable(status.longitude)
         self.radius_km = status.radiusKm
         self.kinds = status.kinds
-        self.languages = languages
+        self.languages = view.languages
         self.updated_at = Nullable(status.updatedAt)
     }
 }

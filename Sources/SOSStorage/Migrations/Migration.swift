@@ -37,6 +37,7 @@ extension Migration {
         .m008Trust,
         .m009Idempotency,
         .m010Dispatch,
+        .m011OnCallSchedule,
     ]
 }
 

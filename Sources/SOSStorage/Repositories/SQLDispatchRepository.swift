@@ -22,11 +22,12 @@ public struct SQLDispatchRepository: DispatchRepository {
     public func onCall(doctorId: UUID) async throws -> OnCallStatus? {
         try await self.database.read { sql in
             try await sql.raw("""
-                SELECT doctor_id, on_call, latitude, longitude, radius_km, offers_home, offers_video, updated_at FROM doctor_on_call
+                SELECT doctor_id, on_call, by_schedule, latitude, longitude, radius_km, offers_home, offers_video, updated_at FROM doctor_on_call
                 WHERE doctor_id = \(bind: doctorId)
                 """).first().map { row in
                 OnCallStatus(
-                    doctorId: try row.value("doctor_id"), onCall: try row.value("on_call"), latitude: try row.optional("latitude"),
+                    doctorId: try row.value("doctor_id"), onCall: try row.value("on_call"), bySchedule: try row.value("by_schedule"),
+                    latitude: try row.optional("latitude"),
                     longitude: try row.optional("longitude"), radiusKm: try row.value("radius_km"), kinds: try Self.kinds(row),
                     updatedAt: try row.optional("updated_at")
                 )
@@ -37,10 +38,11 @@ public struct SQLDispatchRepository: DispatchRepository {
     public func saveOnCall(_ status: OnCallStatus) async throws {
         try await self.database.write { sql in
             try await sql.raw("""
-                INSERT INTO doctor_on_call (doctor_id, on_call, latitude, longitude, radius_km, offers_home, offers_video, updated_at)
-                VALUES (\(bind: status.doctorId), \(bind: status.onCall), \(bind: status.latitude), \(bind: status.longitude), \(bind: status.radiusKm),
-                    \(bind: status.kinds.contains(.home)), \(bind: status.kinds.contains(.video)), \(bind: status.updatedAt ?? Date()))
-                ON CONFLICT (doctor_id) DO UPDATE SET on_call = excluded.on_call, latitude = excluded.latitude, longitude = excluded.longitude,
+                INSERT INTO doctor_on_call (doctor_id, on_call, by_schedule, latitude, longitude, radius_km, offers_home, offers_video, updated_at)
+                VALUES (\(bind: status.doctorId), \(bind: status.onCall), \(bind: status.bySchedule), \(bind: status.latitude), \(bind: status.longitude),
+                    \(bind: status.radiusKm), \(bind: status.kinds.contains(.home)), \(bind: status.kinds.contains(.video)), \(bind: status.updatedAt ?? Date()))
+                ON CONFLICT (doctor_id) DO UPDATE SET on_call = excluded.on_call, by_schedule = excluded.by_schedule,
+                    latitude = excluded.latitude, longitude = excluded.longitude,
                     radius_km = excluded.radius_km, offers_home = excluded.offers_home, offers_video = excluded.offers_video,
                     updated_at = excluded.updated_at
                 """).run()
@@ -51,7 +53,7 @@ public struct SQLDispatchRepository: DispatchRepository {
         // step: a degree of longitude is shorter than one of latitude by cos(latitude)
         let scale = pow(cos(query.latitude * .pi / 180), 2)
         return try await self.database.read { sql in
-            var filter: SQLQueryString = "WHERE oc.on_call = \(bind: true)"
+            var filter: SQLQueryString = "WHERE (oc.on_call = \(bind: true) OR oc.by_schedule = \(bind: true))"
             if let box = query.box {
                 filter += " AND oc.latitude BETWEEN \(bind: box.minLatitude) AND \(bind: box.maxLatitude)"
                 if let longitudes = box.longitudes {
@@ -70,7 +72,7 @@ public struct SQLDispatchRepository: DispatchRepository {
                  AND NOT EXISTS (SELECT 1 FROM sos_requests a WHERE a.accepted_doctor_id = oc.doctor_id AND a.state IN (\(binds: SOSState.active.map(\.rawValue))))
                 """
             return try await sql.raw("""
-                SELECT oc.doctor_id, oc.latitude, oc.longitude, oc.radius_km, oc.offers_home, oc.offers_video, COALESCE(dp.rating, 0.0) AS rating
+                SELECT oc.doctor_id, oc.on_call, oc.latitude, oc.longitude, oc.radius_km, oc.offers_home, oc.offers_video, COALESCE(dp.rating, 0.0) AS rating
                 FROM doctor_on_call oc JOIN users u ON u.id = oc.doctor_id AND u.status = \(bind: UserStatus.active.rawValue)
                 LEFT JOIN doctor_profiles dp ON dp.user_id = oc.doctor_id
                 \(filter) ORDER BY (oc.latitude - \(bind: query.latitude)) * (oc.latitude - \(bind: query.latitude))
@@ -79,7 +81,8 @@ public struct SQLDispatchRepository: DispatchRepository {
                 """).all().map { row in
                 SOSCandidate(
                     doctorId: try row.value("doctor_id"), latitude: try row.value("latitude"), longitude: try row.value("longitude"),
-                    radiusKm: try row.value("radius_km"), kinds: try Self.kinds(row), rating: try row.value("rating", as: Double.self)
+                    radiusKm: try row.value("radius_km"), kinds: try Self.kinds(row), rating: try row.value("rating", as: Double.self),
+                    onlyBySchedule: !(try row.value("on_call", as: Bool.self))
                 )
             }
         }

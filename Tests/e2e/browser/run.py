@@ -730,8 +730,12 @@ def stripe_only_with_key(ctx):
 
 def sos_dispatch(ctx):
     """A patient presses SOS; the on-call doctor's page gets the offer (without the place), accepts; the patient
-    follows the doctor and his status live."""
-    s, P, D = ctx.server, ctx.patient.driver, ctx.doctor.driver
+    follows the doctor and his status live, and so does an admin on the staff list of open requests."""
+    s, P, D, A = ctx.server, ctx.patient.driver, ctx.doctor.driver, ctx.admin.driver
+    sign_in(A, s.url, *ADMIN)
+    goto(A, s.url, "#/sos")
+    hub_online(A)
+    wait_text(A, "#sos-staff-body", "No open SOS request", 10)
     sign_in(D, s.url, "doctor1@demo.sos")
     goto(D, s.url, "#/sos")
     hub_online(D)
@@ -755,6 +759,9 @@ def sos_dispatch(ctx):
     view(ctx, P, "patient-sos-form", "Patient: the SOS form, with the location fallback")
     click(P, "#sos-submit")
     wait_text(P, "#sos-state", "Looking for a doctor", 15)
+    wait(A, lambda d: d.find_elements(By.CSS_SELECTOR, '#sos-staff-body tr[data-state="searching"]'), 15, "the admin sees the new request live")
+    assert place in text_of(A, "#sos-staff-body"), text_of(A, "#sos-staff-body")
+    view(ctx, A, "admin-sos-requests", "Admin: open SOS requests, live")
     wait(D, lambda d: d.find_elements(By.CSS_SELECTOR, "#sos-offers .sos-offer"), 15, "the doctor gets the offer live")
     offer = text_of(D, "#sos-offers .sos-offer")
     assert "High fever" in offer and place not in offer and "48.85" not in offer, f"offer card: {offer}"
@@ -766,11 +773,14 @@ def sos_dispatch(ctx):
     fill(D, "#case-eta", "12")
     click(D, '#sos-case [data-action="on_the_way"]')
     wait_text(P, "#sos-message", "about 12 minutes", 15)
+    wait(A, lambda d: d.find_elements(By.CSS_SELECTOR, '#sos-staff-body tr[data-state="on_the_way"]'), 15, "the admin sees the doctor on the way")
+    assert "about 12 min" in text_of(A, "#sos-staff-body"), text_of(A, "#sos-staff-body")
     view(ctx, P, "patient-sos-on-the-way", "Patient: the doctor accepted and is on the way")
     click(D, '#sos-case [data-action="arrived"]')
     wait_text(P, "#sos-state", "has arrived", 15)
     click(D, '#sos-case [data-action="closed"]')
     wait_text(P, "#sos-state", "Closed", 15)
+    wait_text(A, "#sos-staff-body", "No open SOS request", 15)
     # step: off call again, so other scenarios' doctor is not offered anything
     if el(D, "#oncall-switch").is_selected():
         click(D, "#oncall-switch")

@@ -1,8 +1,9 @@
-// SOS dispatch: the patient's SOS button and live status screen; the doctor's on-call switch and offer cards.
+// SOS dispatch: the patient's SOS button and live status screen; the doctor's on-call switch and offer cards; the
+// staff's live list of open requests.
 // States and rules: protocol/sos-states.md; hub messages: protocol/websocket.md (sos.*).
 import { api } from '../api.js';
 import * as hub from '../hub.js';
-import { h, clear, field, select, showError, clearError, busy, statusLine, section, announce } from '../ui.js';
+import { h, clear, field, select, showError, clearError, busy, statusLine, section, announce, fmtInstant, badge } from '../ui.js';
 import { LANGUAGES as SEARCH_LANGUAGES } from './patient.js';
 
 const SEVERITY = [['moderate', 'Moderate: I need a doctor today'], ['low', 'Low: it can wait a little'], ['high', 'High: it is getting worse fast'], ['critical', 'Critical: I fear for my life']];
@@ -145,6 +146,7 @@ export async function doctor(main) {
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true, id: 'oncall-error' });
   const onCall = await api('GET', '/doctors/me/on-call');
   const toggle = h('input', { type: 'checkbox', id: 'oncall-switch', checked: onCall.on_call });
+  const schedule = h('input', { type: 'checkbox', id: 'oncall-schedule', checked: onCall.by_schedule });
   const where = coordinateFields('oncall');
   if (onCall.latitude !== null) { where.lat.input.value = onCall.latitude; where.lon.input.value = onCall.longitude; }
   const radius = field('Coverage (km)', h('input', { type: 'number', id: 'oncall-radius', min: 0.5, max: 200, step: 0.5, value: onCall.radius_km }));
@@ -153,6 +155,7 @@ export async function doctor(main) {
   const saved = statusLine();
   const form = h('form', { class: 'card form', 'aria-label': 'On call' },
     h('label', { for: toggle.id, class: 'switch' }, toggle, 'On call for SOS requests'),
+    h('label', { for: schedule.id, class: 'switch' }, schedule, 'Also on call whenever my availability covers the moment'),
     h('p', { class: 'hint', text: `Languages come from your profile: ${onCall.languages.join(', ') || 'none set yet'}.` }),
     h('div', { class: 'form-grid' }, where.lat.wrap, where.lon.wrap), where.button, where.status, radius.wrap, kinds.wrap, error, save, saved);
   form.addEventListener('submit', (e) => {
@@ -160,10 +163,12 @@ export async function doctor(main) {
     busy(save, async () => {
       clearError(error);
       try {
-        const body = { on_call: toggle.checked, radius_km: Number(radius.input.value), kinds: kinds.value() };
+        const body = { on_call: toggle.checked, by_schedule: schedule.checked, radius_km: Number(radius.input.value), kinds: kinds.value() };
         if (where.filled()) Object.assign(body, where.value());
         const r = await api('PUT', '/doctors/me/on-call', { body });
-        saved.textContent = r.on_call ? 'You are on call: SOS requests near you appear below.' : 'You are off call.';
+        saved.textContent = r.on_call ? 'You are on call: SOS requests near you appear below.'
+          : r.by_schedule ? (r.on_call_now ? 'You are on call by schedule, and your availability covers now: SOS requests near you appear below.' : 'You are on call by schedule: offers come while your availability covers the moment.')
+            : 'You are off call.';
       } catch (err) { showError(error, err); }
     });
   });
@@ -235,4 +240,34 @@ export async function doctor(main) {
   const open = sessionStorage.getItem(caseKey);
   if (open) await showCase(open).catch(() => sessionStorage.removeItem(caseKey));
   return () => { for (const off of offs) off(); if (watch !== null) navigator.geolocation.clearWatch(watch); };
+}
+
+// ---- Staff: open SOS requests, live (admins see every one; secretaries those of their doctors) ----
+export async function staff(main) {
+  const tbody = h('tbody', { id: 'sos-staff-body' });
+  const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const row = (r) => h('tr', { dataset: { requestId: r.id, state: r.status.state } },
+    h('td', { text: fmtInstant(r.created_at) }),
+    h('td', {}, badge('sos', r.status.state, STATE),
+      r.red_flag ? h('span', { class: 'red-flag', text: ` Red flag${r.status.emergency_number ? `: ${r.status.emergency_number.number}` : ''}` }) : null),
+    h('td', { text: `${r.severity}: ${r.symptoms.join(', ')}` }),
+    h('td', { text: r.language }),
+    h('td', { text: r.place || `${r.latitude.toFixed(4)}, ${r.longitude.toFixed(4)}` }),
+    h('td', { text: r.status.doctor ? `${r.status.doctor.name}${r.status.eta_minutes ? ` · about ${r.status.eta_minutes} min` : ''}` : `${r.status.offered || 0} doctor(s) offered, wave ${r.wave}` }));
+  const load = async () => {
+    clearError(error);
+    try {
+      const r = await api('GET', '/sos');
+      clear(tbody, r.requests.map(row));
+      if (!r.requests.length) tbody.append(h('tr', {}, h('td', { colspan: 6, class: 'empty', text: 'No open SOS request.' })));
+    } catch (err) { showError(error, err); }
+  };
+  const table = h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'sr-only', text: 'Open SOS requests' }),
+    h('thead', {}, h('tr', {}, ['Since', 'State', 'Symptoms', 'Language', 'Place', 'Doctor'].map((t) => h('th', { scope: 'col', text: t })))), tbody));
+  clear(main, h('h1', { text: 'SOS requests' }), error, section('Open requests (update live)', table));
+  await load();
+  let timer = null;
+  const soon = () => { clearTimeout(timer); timer = setTimeout(load, 200); };
+  const offs = [hub.on('sos.status', soon), hub.on('resume_gap', load), hub.on('connected', soon)];
+  return () => { clearTimeout(timer); offs.forEach((f) => f()); };
 }
