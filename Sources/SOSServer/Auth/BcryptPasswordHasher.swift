@@ -41,11 +41,11 @@ final class BcryptPasswordHasher: PasswordHasher {
         _ = try? await self.pool.runIfActive { Self.yielding { Bcrypt.verify(Self.bcryptInput(password), hash: decoy) } }
     }
 
-    /// The hashing threads' nice value. Not 19: against one busy thread at nice 0 the scheduler gives nice 19 about
-    /// 1.5 % of a core, so on a saturated server a sign-in (150 ms of bcrypt at cost 11) took over 10 s and queued
-    /// ones timed out; nice 10 gives about 10 %, so sign-ins slow down under load but still finish, while a storm
-    /// of them still leaves request handling most of the cores (the storm benchmark in `Benchmarks/README.md`).
-    static let niceness: Int32 = 10
+    /// The hashing threads' nice value. Beside one busy thread at nice 0 the scheduler gives nice 19 about 1.5 % of a
+    /// core: on a saturated machine (CI) eight queued sign-ins at cost 11 outlived a client's 15 s. Nice 15 gives
+    /// about 3.5 % (twice as fast), nice 10 about 10 %; measured with `scripts/bench-rest.sh storm` (Benchmarks/README.md),
+    /// the lists' p99 during a sign-in storm rose × 1.15 at nice 19, × 1.6 at nice 15 and × 2.1 at nice 10 (goal: × 2).
+    static let niceness: Int32 = 15
 
     /// Runs `body` on this pool thread at `niceness` (Linux nices threads one by one), so that a storm of sign-ins
     /// takes the cores mostly when request handling leaves them idle.

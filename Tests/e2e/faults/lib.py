@@ -117,6 +117,16 @@ class Server:
     def call(self, method, path, token=None, body=None, headers=None, timeout=30):
         return http(self.base, method, path, token, body, headers, timeout)
 
+    def metric(self, name, timeout=5):
+        """The sum of a metric's samples in /metrics (every label set), e.g. sos_background_job_failures_total."""
+        with urllib.request.urlopen(self.base + "/metrics", timeout=timeout) as response:
+            text = response.read().decode()
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(name + "{") or line.startswith(name + " "):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
 
 def http(base, method, path, token=None, body=None, headers=None, timeout=30):
     """(status, json body, response headers); raises OSError when there is no answer (refused, reset, timeout)."""

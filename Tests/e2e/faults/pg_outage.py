@@ -9,7 +9,8 @@ with two nodes: cross-node delivery resumes by itself.
   * after PostgreSQL is back: requests are served again within a few seconds, without restarting the server; every
     booking and message acknowledged before, during and after the outage is stored; the socket open through the
     outage gets a `resume_gap` event (events from other nodes published while the node was not listening are lost
-    to it, so it must refetch);
+    to it, so it must refetch); background jobs fail their rounds during the outage (counted in /metrics) and run
+    cleanly again after it;
   * after a fast restart of PostgreSQL (every connection dropped): a message sent on node A reaches a socket on
     node B again.
 
@@ -76,6 +77,7 @@ def main():
         epoch = ready["data"]["epoch"]
         time.sleep(2)
 
+        failures_before = node_a.metric("sos_background_job_failures_total")
         down_at = time.time()
         pg.stop("immediate")
         time.sleep(min(3.0, args.outage / 2))
@@ -117,6 +119,7 @@ def main():
         lib.check("during the outage: every answer within the acquire timeout plus 1 s", slowest < ACQUIRE_MS / 1000 + 1.0,
                   f"slowest {slowest * 1000:.0f} ms (acquire timeout {ACQUIRE_MS} ms)")
 
+        failures_during = node_a.metric("sos_background_job_failures_total")
         pg.start()
         back_at = time.time()
         recovered_at = None
@@ -133,6 +136,17 @@ def main():
                   f"first success {recovery:.2f} s after PostgreSQL accepted connections" if recovery is not None else "never")
         print(f"figures: outage {args.outage:.0f} s; {len(during)} answers during it {codes}, slowest {slowest * 1000:.0f} ms; "
               f"recovery {recovery:.2f} s after PostgreSQL was back" if recovery is not None else "figures: no recovery", flush=True)
+        # background jobs (outbox, hold expiry, reminders, SOS waves, every second here) failed their rounds during the
+        # outage without stopping the server, and run cleanly again once it is back
+        time.sleep(2)
+        settled = node_a.metric("sos_background_job_failures_total")
+        time.sleep(3)
+        after = node_a.metric("sos_background_job_failures_total")
+        lib.check("background jobs: their rounds fail during the outage (counted in /metrics), then succeed again without a restart",
+                  failures_during > failures_before and after == settled,
+                  f"failed rounds: {failures_before:.0f} before, {failures_during:.0f} at the end of the outage, "
+                  f"{settled:.0f} 2 s after the return, {after:.0f} 3 s later")
+
         # the socket open through the outage is told it may have missed events (the broker's LISTEN was lost)
         told = None
         deadline = time.time() + 15
