@@ -58,18 +58,10 @@ actor PresenceStore {
 
     /// Forgets what `node` reported for users other than `keeping` (its full report starts); returns the changes.
     func forget(node: String, keeping: Set<UUID>, at: Date) -> [Change] {
-        var changes: [Change] = []
-        for (user, byNode) in self.states where byNode[node] != nil && !keeping.contains(user) {
-            let before = self.effective(user)
-            self.states[user]?[node] = nil
-            if self.states[user]?.isEmpty == true {
-                self.states[user] = nil
-                self.lastSeen[user] = at
-            }
-            let after = self.effective(user)
-            if before != after { changes.append(Change(user: user, before: before, after: after)) }
+        let states = self.states  // a copy: `withdraw` changes `states`
+        return states.compactMap { user, byNode in
+            byNode[node] != nil && !keeping.contains(user) ? self.withdraw(user, from: [node], at: at) : nil
         }
-        return changes
     }
 
     /// Forgets nodes silent for longer than the timeout; returns users whose presence changed.
@@ -77,18 +69,22 @@ actor PresenceStore {
         let dead = Set(self.nodes.filter { now.timeIntervalSince($0.value) > self.nodeTimeout }.keys)
         guard !dead.isEmpty else { return [] }
         for node in dead { self.nodes[node] = nil }
-        var changes: [Change] = []
-        for (user, byNode) in self.states where !dead.isDisjoint(with: byNode.keys) {
-            let before = self.effective(user)
-            self.states[user] = byNode.filter { !dead.contains($0.key) }
-            if self.states[user]?.isEmpty == true {
-                self.states[user] = nil
-                self.lastSeen[user] = now
-            }
-            let after = self.effective(user)
-            if before != after { changes.append(Change(user: user, before: before, after: after)) }
+        let states = self.states  // a copy: `withdraw` changes `states`
+        return states.compactMap { user, byNode in
+            dead.isDisjoint(with: byNode.keys) ? nil : self.withdraw(user, from: dead, at: now)
         }
-        return changes
+    }
+
+    /// Drops what `nodes` reported for `user` (offline there since `at`); the change, if his presence changed.
+    private func withdraw(_ user: UUID, from nodes: Set<String>, at: Date) -> Change? {
+        let before = self.effective(user)
+        self.states[user] = self.states[user]?.filter { !nodes.contains($0.key) }
+        if self.states[user]?.isEmpty == true {
+            self.states[user] = nil
+            self.lastSeen[user] = at
+        }
+        let after = self.effective(user)
+        return before != after ? Change(user: user, before: before, after: after) : nil
     }
 
     private func effective(_ user: UUID) -> Info {
