@@ -125,7 +125,10 @@ public struct AppServices: Sendable {
         )
         let postgresBroker = database.kind == .postgres ? PostgresBroker(
             // step: one channel per schema, so deployments sharing a database never hear each other
-            database: database, channel: String(("sos_hub" + (configuration.databaseSchema.map { "_" + $0 } ?? "")).prefix(63)), logger: logger
+            database: database, channel: String(("sos_hub" + (configuration.databaseSchema.map { "_" + $0 } ?? "")).prefix(63)),
+            // step: the node's own heartbeat is published at least every `heartbeat` seconds and must come back to its
+            // listener; two heartbeats without it (at least 10 s) mean the listening connection went deaf
+            deafAfter: .seconds(max(10, 2 * configuration.hub.heartbeat)), logger: logger
         ) : nil
         var hubConfiguration = configuration.hub
         hubConfiguration.maxPendingSessions = configuration.connections.maxPendingWebSockets

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -192,18 +193,42 @@ public final class Database: Service, Sendable {
 
     /// Holds a PostgreSQL connection listening on `channel` and hands each notification payload to `consume`
     /// until it returns or the connection fails. SQLite has no notifications: throws.
-    public func listen(channel: String, consume: @escaping @Sendable (String) async -> Void, onListening: @escaping @Sendable () -> Void) async throws {
+    /// Listens on `channel` until the connection fails, or until `isDeaf` (asked every `check`) says that the
+    /// connection no longer delivers notifications: it is then closed and `DeafListener` thrown, so that the caller
+    /// listens again on a fresh connection (a connection can stay open and silent, e.g. behind a broken middlebox).
+    public func listen(
+        channel: String, check: Duration = .seconds(5), isDeaf: @escaping @Sendable () -> Bool = { false },
+        consume: @escaping @Sendable (String) async -> Void, onListening: @escaping @Sendable () -> Void
+    ) async throws {
         guard case .postgres(let pool) = self.backend else {
             throw DatabaseSetupError("LISTEN/NOTIFY needs PostgreSQL.")
         }
-        try await pool.withConnection(long: true) { connection in
-            try await connection.listen(on: channel) { notifications in
-                onListening()
-                for try await notification in notifications {
-                    await consume(notification.payload)
+        let deaf = NIOLockedValueBox(false)
+        do {
+            try await pool.withConnection(long: true) { connection in
+                try await connection.listen(on: channel) { notifications in
+                    onListening()
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try await Task.sleep(for: check)
+                                guard isDeaf() else { continue }
+                                deaf.withLockedValue { $0 = true }
+                                try? await connection.close()
+                                return
+                            }
+                        }
+                        for try await notification in notifications {
+                            await consume(notification.payload)
+                        }
+                        group.cancelAll()
+                    }
                 }
             }
+        } catch where deaf.withLockedValue({ $0 }) {
+            throw DeafListener()
         }
+        if deaf.withLockedValue({ $0 }) { throw DeafListener() }
     }
 
     /// True when a trivial query succeeds (`GET /ready`).
@@ -218,6 +243,11 @@ public final class Database: Service, Sendable {
             return false
         }
     }
+}
+
+/// A LISTEN connection that stayed open but stopped delivering notifications; it was closed.
+public struct DeafListener: Error, CustomStringConvertible {
+    public var description: String { "the listening connection delivered nothing since a message was published; it was closed" }
 }
 
 /// Parses PostgreSQL connection URLs into the pool's configuration and the probe's (one connection outside the pool).

@@ -815,6 +815,65 @@ struct HubClusterTests {
         }
     }
 
+    @Test("A LISTEN connection that stays open but goes deaf is noticed (the node's own heartbeat does not come back), replaced, and sockets get resume_gap",
+          .enabled(if: TestDatabase.postgresURL != nil, "needs SOS_TEST_DATABASE_URL"))
+    func deafListener() async throws {
+        let storage = try await TestStorage.make()
+        defer { Task { await storage.cleanUp() } }
+        let configuration = {
+            var configuration = storage.configuration
+            // step: a heartbeat every second, so a listener that hears nothing for 10 s is deaf
+            configuration.hub.heartbeat = 1
+            return configuration
+        }()
+        try await runApp(configuration, .live) { clientA, servicesA in
+            let portA = try #require(clientA.port)
+            let (clinic, _) = try await clinicWithAppointment(clientA)
+            try await runApp(configuration, .live) { clientB, servicesB in
+                let portB = try #require(clientB.port)
+                let patient = try await HubClient.connect(port: portA, token: clinic.patient.token)
+                let doctor = try await HubClient.connect(port: portB, token: clinic.doctor.token)
+                let channel = try #require(servicesB.postgresBroker?.channel)
+                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "before"])
+                _ = try await doctor.next("chat.message")
+
+                // step: both nodes' listening backends are stopped (SIGSTOP): their connections stay open and say
+                // nothing, as behind a middlebox that silently drops traffic. Only possible when PostgreSQL runs here.
+                let pids = try await servicesA.database.write { sql in
+                    try await sql.raw("""
+                        SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = \(bind: "LISTEN \"\(channel)\";")
+                        """).all().map { try $0.decode(column: "pid", as: Int32.self) }
+                }
+                #expect(pids.count == 2, "both nodes' LISTEN connections")
+                guard pids.allSatisfy({ kill($0, SIGSTOP) == 0 }) else {
+                    pids.forEach { _ = kill($0, SIGCONT) }
+                    Issue.record("cannot signal PostgreSQL's backends (is PostgreSQL on another host or user namespace?)")
+                    return
+                }
+                defer { pids.forEach { _ = kill($0, SIGCONT) } }
+                // deaf: a message sent now does not cross
+                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "into the void"])
+                #expect((try? await doctor.next("chat.message", timeout: .seconds(2))) == nil)
+
+                // the watchdog notices within the bound (10 s of silence, checked every 1.7 s), listens anew, tells sockets
+                let gap = try await doctor.next("resume_gap", timeout: .seconds(40))
+                #expect(gap["seq"] == .null)
+                _ = try await patient.next("resume_gap", timeout: .seconds(40))
+                #expect(servicesB.hub.statistics.brokerGaps == 1)
+                #expect(servicesA.hub.statistics.brokerGaps == 1)
+
+                var delivered = false
+                for attempt in 0..<50 where !delivered {
+                    _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "after \(attempt)"])
+                    delivered = (try? await doctor.next("chat.message", timeout: .milliseconds(300))) != nil
+                }
+                #expect(delivered, "cross-node delivery resumes on the new listening connections")
+                patient.close()
+                doctor.close()
+            }
+        }
+    }
+
     @Test("Chat, presence, live events and revocation cross nodes through LISTEN/NOTIFY; a node that starts later learns presence",
           .enabled(if: TestDatabase.postgresURL != nil, "needs SOS_TEST_DATABASE_URL"))
     func twoNodes() async throws {

@@ -8,8 +8,8 @@ import ServiceLifecycle
 /// payloads over NOTIFY's limit go through the `broker_messages` table and travel as a reference. Run it as a `Service` (it holds one pooled connection
 /// listening, and reconnects after a failure).
 public final class PostgresBroker: Broker, Service, @unchecked Sendable {
-    // @unchecked: `subscribers`, `listening`, `listenedBefore`, `waiters`, `outbox`, `flushing` are only touched while
-    // holding `lock`.
+    // @unchecked: `subscribers`, `listening`, `listenedBefore`, `waiters`, `outbox`, `flushing`, `lastHeard` and
+    // `unheardSince` are only touched while holding `lock`.
     let database: Database
     /// The LISTEN/NOTIFY channel (one per schema).
     public let channel: String
@@ -22,14 +22,21 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var outbox: [(String, CheckedContinuation<Void, any Error>?)] = []
     private var flushing = false
+    /// When the listener last received anything, and since when a message PostgreSQL took has not come back (every
+    /// NOTIFY reaches every listener of the channel, this node's own included): the deaf-listener watchdog's inputs.
+    private var lastHeard = ContinuousClock.now
+    private var unheardSince: ContinuousClock.Instant?
+    /// How long a published message may go unheard before the listening connection is considered deaf and replaced.
+    let deafAfter: Duration
 
     static let notifyLimit = 7_500
     static let referencePrefix = "ref:"
     static let separator = "\u{1E}"
 
-    public init(database: Database, channel: String = "sos_hub", logger: Logger) {
+    public init(database: Database, channel: String = "sos_hub", deafAfter: Duration = .seconds(30), logger: Logger) {
         self.database = database
         self.channel = channel
+        self.deafAfter = deafAfter
         self.logger = logger
     }
 
@@ -89,8 +96,13 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
                     payloads.append(Self.referencePrefix + id.uuidString)
                 }
                 let joined = payloads.joined(separator: Self.separator)
+                let sent = ContinuousClock.now
                 try await self.database.write { [channel = self.channel] sql in
                     try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: joined))").run()
+                }
+                // step: PostgreSQL took it, so it must come back to this node's listener (unless it already has)
+                self.lock.withLock {
+                    if self.unheardSince == nil, self.lastHeard < sent { self.unheardSince = sent }
                 }
                 for (_, continuation) in batch { continuation?.resume() }
             } catch {
@@ -133,7 +145,7 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
             while !Task.isCancelled {
                 var failure = "the notification stream ended"
                 do {
-                    try await self.database.listen(channel: self.channel, consume: { payload in
+                    try await self.database.listen(channel: self.channel, check: self.deafAfter / 6, isDeaf: { self.isDeaf() }, consume: { payload in
                         await self.receive(payload)
                     }, onListening: {
                         let (waiters, targets) = self.lock.withLock {
@@ -142,6 +154,7 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
                             let waiters = self.waiters
                             self.listening = true
                             self.listenedBefore = true
+                            self.unheardSince = nil
                             self.waiters.removeAll()
                             return (waiters, targets)
                         }
@@ -161,7 +174,16 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
         }
     }
 
+    /// True when a message PostgreSQL took has not come back to the listener within `deafAfter`.
+    private func isDeaf() -> Bool {
+        self.lock.withLock { self.unheardSince.map { ContinuousClock.now - $0 > self.deafAfter } ?? false }
+    }
+
     private func receive(_ notification: String) async {
+        self.lock.withLock {
+            self.lastHeard = .now
+            self.unheardSince = nil
+        }
         for part in notification.split(separator: Self.separator, omittingEmptySubsequences: true) {
             var message = String(part)
             if part.hasPrefix(Self.referencePrefix), let id = UUID(uuidString: String(part.dropFirst(Self.referencePrefix.count))) {
