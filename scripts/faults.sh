@@ -19,7 +19,8 @@
 #   hostile.py    slowloris on the WebSocket handshake and on the auth frame, a permessage-deflate bomb, oversized
 #                 bodies and uploads, and a fuzzer on the hub's frame decoder (mutated frames from the protocol's
 #                 examples): only documented answers, no 5xx, no crash, descriptors back where they were
-# Not written yet (see issue 12's note): slow consumers at 10,000 sockets, the 30-minute soak.
+# Outside this script (long, on a release build): the 30-minute soak, Tests/e2e/faults/soak.py (see
+# Benchmarks/faults.md), and slow consumers at 10,000 sockets, scripts/bench-ws.sh 10000 slow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

@@ -8,6 +8,9 @@
 //   throughput   P pairs, each sender keeps W chat.send in flight; counts acks (stored messages) per second.
 //   fanout       N admin dashboard sockets; K appointment updates over REST; measures REST request start →
 //                appointment.updated arriving on every dashboard.
+//   slow         N admin dashboards of which every k-th stops reading (4 KB receive buffer, reads off) while
+//                updates keep coming: the fast ones' latency before, during and after, the server's 4008 count,
+//                RSS and descriptors (issue 12).
 //
 // Tokens are minted here (HS256 with the server's JWT_SECRET) for user ids listed in files the script
 // exports from the database, so no bcrypt sign-in is needed for 100,000 sockets.
@@ -189,7 +192,7 @@ struct Target {
     }
 }
 
-func connect(_ target: Target, token: String, deflate: Bool, source: String?, group: EventLoopGroup,
+func connect(_ target: Target, token: String, deflate: Bool, source: String?, group: EventLoopGroup, receiveBuffer: Int? = nil,
              onText: @escaping (ByteBuffer, UInt64, Channel) -> Void) -> EventLoopFuture<Channel> {
     var headers = [("Authorization", "Bearer \(token)")]
     if deflate { headers.append(("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits")) }
@@ -209,6 +212,9 @@ func connect(_ target: Target, token: String, deflate: Bool, source: String?, gr
                 channel.pipeline.addHandler(requester)
             }
         }
+    // step: a small receive buffer (set before connecting, so the window is small from the start) makes a socket
+    // that stops reading fill up after a few frames instead of after megabytes
+    if let receiveBuffer { bootstrap = bootstrap.channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer)) }
     if let source { bootstrap = bootstrap.bind(to: try! SocketAddress(ipAddress: source, port: 0)) }
     return bootstrap.connect(host: target.host, port: target.port)
 }
@@ -278,7 +284,7 @@ func rows(_ path: String) -> [[String]] {
 
 /// Opens sockets with at most `parallel` upgrades in flight; returns the channels that reached `ready`.
 func openMany(count: Int, parallel: Int, target: Target, deflate: Bool, sources: [String], group: EventLoopGroup,
-              targetFor: ((Int) -> Target)? = nil,
+              targetFor: ((Int) -> Target)? = nil, receiveBuffer: ((Int) -> Int?)? = nil,
               token: @escaping (Int) -> String, onText: @escaping (Int, ByteBuffer, UInt64, Channel) -> Void) -> [Channel?] {
     let ready = Counter()
     let failed = Counter()
@@ -297,7 +303,8 @@ func openMany(count: Int, parallel: Int, target: Target, deflate: Bool, sources:
             }
         }
         let source = sources.isEmpty ? nil : sources[index % sources.count]
-        let future = connect(targetFor?(index) ?? target, token: token(index), deflate: deflate, source: source, group: group) { buffer, arrived, channel in
+        let future = connect(targetFor?(index) ?? target, token: token(index), deflate: deflate, source: source, group: group,
+                             receiveBuffer: receiveBuffer?(index)) { buffer, arrived, channel in
             // step: `ready` is always the first frame; with deflate it arrives compressed, so any first frame counts
             if channels.withLockedValue({ $0[index] == nil }) && (deflate || buffer.contains(readyMarker)) {
                 channels.withLockedValue { $0[index] = channel }
@@ -515,6 +522,115 @@ case "fanout":
     print("REST PUT → last dashboard, per update: \(perUpdateMax.summary())")
     print("REST PUT round trip: \(restLatency.summary())")
     for channel in channels.compactMap({ $0 }) { channel.close(promise: nil) }
+
+case "slow":
+    // step: issue 12's slow consumers: `count` admin dashboards, every `slow-every`-th of which stops reading (a small
+    // receive buffer, reads switched off) while appointment updates keep coming. The server must close each slow one
+    // with 4008 (its counter in /metrics) and keep the others' latency; its RSS is sampled every round.
+    let count = options.int("count", 10000)
+    let slowEvery = options.int("slow-every", 10)
+    let admins = rows(options.string("users")).filter { $0[1] == "admin" }
+    let appointment = options.string("appointment")
+    let serverPID = options.string("server-pid")
+    let noteBytes = options.int("note-bytes", 1000)
+    let maxRounds = options.int("max-rounds", 3000)
+    let marker = Array(#""type":"appointment.updated""#.utf8)
+    let roundMarker = Array("fanout-".utf8)
+    let starts = NIOLockedValueBox([UInt64: UInt64]())
+    let received = NIOLockedValueBox([UInt64: (count: Int, max: UInt64)]())
+    let phaseLatency = NIOLockedValueBox(Samples())
+    let isSlow: (Int) -> Bool = { slowEvery > 0 && $0 % slowEvery == slowEvery - 1 }
+    let channels = openMany(count: count, parallel: 256, target: target, deflate: false, sources: sources, group: group,
+                            receiveBuffer: { isSlow($0) ? 4096 : nil },
+                            token: { Tokens.mint(userId: admins[$0 % admins.count][0], role: "admin", secret: secret, lifetime: 4 * 3600) },
+                            onText: { index, buffer, arrived, _ in
+                                guard !isSlow(index), buffer.contains(marker), let round = buffer.number(after: roundMarker) else { return }
+                                guard let start = starts.withLockedValue({ $0[round] }) else { return }
+                                phaseLatency.withLockedValue { $0 }.add(arrived - start)
+                                received.withLockedValue { state in
+                                    let current = state[round] ?? (0, 0)
+                                    state[round] = (current.count + 1, max(current.max, arrived - start))
+                                }
+                            })
+    let fast = channels.enumerated().filter { !isSlow($0.offset) }.compactMap { $0.element }
+    let slow = channels.enumerated().filter { isSlow($0.offset) }.compactMap { $0.element }
+    let adminToken = Tokens.mint(userId: admins[0][0], role: "admin", secret: secret, lifetime: 4 * 3600)
+    func rssMB() -> Double {
+        let status = (try? String(contentsOfFile: "/proc/\(serverPID)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Double(line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0) / 1024
+    }
+    func fds() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(serverPID)/fd").count) ?? 0 }
+    func metric(_ name: String) -> Double {
+        guard let data = try? Data(contentsOf: URL(string: "http://\(target.host):\(target.port)/metrics")!),
+              let text = String(data: data, encoding: .utf8) else { return -1 }
+        return text.split(separator: "\n").filter { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+    }
+    // step: random letters, so the frame is as large on the wire as in memory
+    let letters = Array("abcdefghijklmnopqrstuvwxyz".utf8)
+    var round: UInt64 = 0
+    func update() -> Bool {
+        round += 1
+        var request = URLRequest(url: URL(string: "http://\(target.host):\(target.port)/api/v1/appointments/\(appointment)")!)
+        request.httpMethod = "PUT"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(adminToken)", forHTTPHeaderField: "Authorization")
+        let filler = String(decoding: (0..<noteBytes).map { _ in letters.randomElement()! }, as: UTF8.self)
+        request.httpBody = Data(#"{"additional_note":"fanout-\#(round) \#(filler)"}"#.utf8)
+        let done = DispatchSemaphore(value: 0)
+        let current = round
+        starts.withLockedValue { $0[current] = nowNanos() }
+        var ok = false
+        URLSession.shared.dataTask(with: request) { _, response, _ in
+            ok = (response as? HTTPURLResponse)?.statusCode == 200
+            done.signal()
+        }.resume()
+        done.wait()
+        let deadline = nowNanos() + 5_000_000_000
+        while (received.withLockedValue { $0[current]?.count ?? 0 }) < fast.count, nowNanos() < deadline { usleep(500) }
+        return ok
+    }
+    func phase(_ name: String, rounds: Int, until: (() -> Bool)? = nil) {
+        phaseLatency.withLockedValue { $0 = Samples() }
+        let first = round + 1
+        var done = 0
+        let started = nowNanos()
+        let rssBefore = rssMB()
+        var rssPeak = rssBefore
+        while done < rounds, !(until?() ?? false) {
+            if !update() { print("update \(round) failed") }
+            done += 1
+            if done % 20 == 0 { rssPeak = max(rssPeak, rssMB()) }
+        }
+        let complete = received.withLockedValue { state in (first...max(first, round)).filter { (state[$0]?.count ?? 0) >= fast.count }.count }
+        let seconds = String(format: "%.1f", Double(nowNanos() - started) / 1e9)
+        let memory = "\(Int(rssBefore)) MB -> peak \(Int(rssPeak)) MB -> \(Int(rssMB())) MB"
+        print("PHASE \(name): \(done) rounds in \(seconds) s, \(complete) reached all \(fast.count) fast dashboards; " +
+              "fast dashboards' latency \(phaseLatency.withLockedValue { $0 }.summary()); server RSS \(memory); " +
+              "descriptors \(fds()); 4008 closes so far \(Int(metric("sos_hub_slow_consumers_closed_total")))")
+        fflush(stdout)
+    }
+    print("\(fast.count) fast and \(slow.count) slow dashboards (every \(slowEvery)th stops reading; receive buffer 4 KB); notes of \(noteBytes) bytes")
+    let closedBefore = metric("sos_hub_slow_consumers_closed_total")
+    phase("A, everyone reads", rounds: options.int("rounds", 30))
+    for channel in slow { _ = channel.setOption(ChannelOptions.autoRead, value: false) }
+    // step: until the server has dropped every slow one (by 4008, or by its ping timeout when the queue fills more slowly
+    // than a ping goes unanswered), at most `max-rounds` rounds
+    phase("B, slow ones stop reading", rounds: maxRounds, until: { metric("sos_hub_connections") <= Double(fast.count) })
+    Thread.sleep(forTimeInterval: 5)
+    phase("C, after the slow ones were closed", rounds: options.int("rounds", 30))
+    // step: the slow sockets read again: each must find its connection closed by the server
+    for channel in slow { _ = channel.setOption(ChannelOptions.autoRead, value: true) }
+    let deadline = nowNanos() + 15_000_000_000
+    while slow.contains(where: { $0.isActive }), nowNanos() < deadline { usleep(100_000) }
+    let stillOpen = slow.filter(\.isActive).count
+    let fastOpen = fast.filter(\.isActive).count
+    print("RESULT slow: \(Int(metric("sos_hub_slow_consumers_closed_total") - closedBefore)) of \(slow.count) slow dashboards closed with 4008 by the server " +
+          "(server sockets now \(Int(metric("sos_hub_connections")))); \(stillOpen) slow ones still open seen from the client; \(fastOpen) of \(fast.count) fast ones still open")
+    for channel in channels.compactMap({ $0 }) { channel.close(promise: nil) }
+    Thread.sleep(forTimeInterval: 2)
+    print("after closing every socket: server RSS \(Int(rssMB())) MB, descriptors \(fds())")
 
 case "listen":
     // step: one of several processes holding dashboards (on one node each); updates from another process carry
