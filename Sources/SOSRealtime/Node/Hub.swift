@@ -75,6 +75,7 @@ public final class Hub: Service, EventPublisher, Sendable {
 
     /// The WebSocket settings of the hub's sockets (and of the development echo).
     public var maxMessageBytes: Int { self.configuration.maxMessageBytes }
+    public var socketSendBuffer: Int? { self.configuration.socketSendBuffer }
     public var closeTimeout: TimeAmount { .milliseconds(Int64(self.configuration.closeTimeout * 1000)) }
 
     // MARK: - Service

@@ -48,6 +48,11 @@ public struct HubConfiguration: Sendable {
     public var pingInterval: TimeInterval = 30
     /// How long a close handshake may take before the socket is dropped.
     public var closeTimeout: TimeInterval = 3
+    /// The kernel send buffer of each upgraded socket (`SOS_WS_SEND_BUFFER_BYTES`); nil: the kernel's autotuning,
+    /// which on Linux may grow it to `net.ipv4.tcp_wmem`'s maximum (4 MB by default). A consumer that stops reading
+    /// is closed with 4008 once this buffer and the queue are full, so a small buffer bounds kernel memory per
+    /// socket and finds slow consumers sooner (otherwise the unanswered ping closes them).
+    public var socketSendBuffer: Int?
     /// Sockets that have not authenticated yet, at most (`SOS_MAX_PENDING_WEBSOCKETS`).
     public var maxPendingSessions = 1_000
 

@@ -204,6 +204,7 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_MAX_PENDING_WEBSOCKETS", range: 1...1_000_000) { self.connections.maxPendingWebSockets = value }
         if let capacity = try int("SOS_WS_QUEUE", range: 8...100_000) { self.hub.outboundQueueCapacity = capacity }
         if let bytes = try int("SOS_WS_QUEUE_BYTES", range: 64 << 10...(1 << 30)) { self.hub.outboundQueueBytes = bytes }
+        if let bytes = try int("SOS_WS_SEND_BUFFER_BYTES", range: 4096...(64 << 20)) { self.hub.socketSendBuffer = bytes }
         if let bytes = try int("SOS_WS_LOG_BYTES_PER_USER", range: 16 << 10...(64 << 20)) { self.hub.eventBytesPerUser = bytes }
         if let bytes = try int("SOS_WS_LOG_BYTES_TOTAL", range: 1 << 20...(8 << 30)) { self.hub.eventBytesTotal = bytes }
         if let seconds = try int("SOS_HUB_HEARTBEAT_SECONDS", range: 1...300) { self.hub.heartbeat = TimeInterval(seconds) }

@@ -88,6 +88,9 @@ struct HubWebSocketUpgrader: NIOTypedHTTPServerProtocolUpgrader {
             let deflate = DeflateNegotiation(offers: upgradeRequest.headers["Sec-WebSocket-Extensions"])
             let hub = self.endpoints.hub
             let endpoint = self.endpoints.makeEndpoint(path, head: upgradeRequest, channel: channel, deflates: deflate != nil)
+            if let bytes = hub.socketSendBuffer {
+                try channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(bytes))
+            }
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: hub.maxMessageBytes)))
             try channel.pipeline.syncOperations.addHandler(WebSocketConnectionHandler(
                 endpoint: endpoint, maxMessageBytes: hub.maxMessageBytes, inflateWindow: deflate?.receiveWindow, loops: hub.loops,
