@@ -166,19 +166,7 @@ class RawSocket:
 
 def setup(server):
     """An admin, a doctor and a patient with one booking; tokens and ids to put into fuzzed frames."""
-    _, login, _ = server.call("POST", "/api/v1/auth/email/login", body={"email": "admin@test.com", "password": "Admin123!"})
-    admin = login["access_token"]
-    doctor = lib.make_user(server.base, admin, "doctor", "Hostile Doctor")
-    patient = lib.make_user(server.base, admin, "patient", "Hostile Patient")
-    server.call("POST", "/api/v1/doctors", doctor["token"], {"specialisation": "General practice", "is_listed": True,
-                                                             "fees": {"video": 50}, "currency": "EUR"})
-    day = lib.future_day(3)
-    server.call("POST", "/api/v1/availabilities", doctor["token"], {"start_date": day, "end_date": day, "start_time": "08:00:00",
-                                                                    "end_time": "18:00:00", "consultation_types": ["video"]})
-    status, booked, _ = server.call("POST", "/api/v1/appointments", patient["token"], {
-        "doctor_id": doctor["id"], "date": day, "start_time": "09:00:00", "end_time": "09:30:00", "consultation_type": "video"})
-    assert status == 201, booked
-    return {"admin": admin, "doctor": doctor, "patient": patient, "appointment": booked["appointment"]["id"]}
+    return lib.clinic_with_booking(server, "Hostile")
 
 
 def wait_closed(sockets, seconds):

@@ -213,6 +213,23 @@ def future_day(offset):
     return time.strftime("%Y-%m-%d", time.gmtime(time.time() + offset * 86400))
 
 
+def clinic_with_booking(server, name):
+    """The development admin, a doctor (video, fee 50 EUR, open in three days) and a patient with one booking there."""
+    _, login, _ = server.call("POST", "/api/v1/auth/email/login", body={"email": "admin@test.com", "password": "Admin123!"})
+    admin = login["access_token"]
+    doctor = make_user(server.base, admin, "doctor", f"{name} Doctor")
+    patient = make_user(server.base, admin, "patient", f"{name} Patient")
+    server.call("POST", "/api/v1/doctors", doctor["token"], {"specialisation": "General practice", "is_listed": True,
+                                                             "fees": {"video": 50}, "currency": "EUR"})
+    day = future_day(3)
+    server.call("POST", "/api/v1/availabilities", doctor["token"], {"start_date": day, "end_date": day, "start_time": "08:00:00",
+                                                                    "end_time": "18:00:00", "consultation_types": ["video"]})
+    status, booked, _ = server.call("POST", "/api/v1/appointments", patient["token"], {
+        "doctor_id": doctor["id"], "date": day, "start_time": "09:00:00", "end_time": "09:30:00", "consultation_type": "video"})
+    assert status == 201, booked
+    return {"admin": admin, "doctor": doctor, "patient": patient, "appointment": booked["appointment"]["id"]}
+
+
 class Postgres:
     """A throwaway PostgreSQL in a temporary directory on loopback, as the postgres user when run as root."""
 

@@ -117,18 +117,8 @@ def main():
     }, name="slow").start()
     sockets = {}
     try:
-        _, login, _ = server.call("POST", "/api/v1/auth/email/login", body={"email": "admin@test.com", "password": "Admin123!"})
-        admin = login["access_token"]
-        doctor = lib.make_user(server.base, admin, "doctor", "Slow Doctor")
-        patient = lib.make_user(server.base, admin, "patient", "Slow Patient")
-        server.call("POST", "/api/v1/doctors", doctor["token"], {"specialisation": "General practice", "is_listed": True, "fees": {"video": 50}, "currency": "EUR"})
-        day = lib.future_day(3)
-        server.call("POST", "/api/v1/availabilities", doctor["token"], {"start_date": day, "end_date": day, "start_time": "08:00:00",
-                                                                        "end_time": "18:00:00", "consultation_types": ["video"]})
-        status, booked, _ = server.call("POST", "/api/v1/appointments", patient["token"], {
-            "doctor_id": doctor["id"], "date": day, "start_time": "09:00:00", "end_time": "09:30:00", "consultation_type": "video"})
-        assert status == 201, booked
-        appointment = booked["appointment"]["id"]
+        clinic = lib.clinic_with_booking(server, "Slow")
+        admin, appointment = clinic["admin"], clinic["appointment"]
         fds_before = server.fds()
         slow_ids = {i for i in range(args.sockets) if i % 10 == 9}
         started = time.time()
