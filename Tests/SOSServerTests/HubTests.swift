@@ -9,6 +9,7 @@ import ServiceLifecycle
 import Testing
 
 @testable import SOSServer
+@testable import SOSStorage
 
 /// Runs a live server with the hub (short presence grace so tests stay fast) and hands over its port.
 func withHub<T: Sendable>(
@@ -868,6 +869,64 @@ struct HubClusterTests {
                     delivered = (try? await doctor.next("chat.message", timeout: .milliseconds(300))) != nil
                 }
                 #expect(delivered, "cross-node delivery resumes on the new listening connections")
+                patient.close()
+                doctor.close()
+            }
+        }
+    }
+
+    @Test("Broker sequence numbers: a sender's first batch sets its baseline, the next one is in order, a skipped number is a gap")
+    func brokerSequences() {
+        var sequences = BrokerSequences()
+        let a = UUID(), b = UUID()
+        #expect(sequences.heard(a, 7) == false, "first sight of a sender (a node started before this listener)")
+        #expect(sequences.heard(a, 8) == false)
+        #expect(sequences.heard(b, 1) == false, "senders are counted apart")
+        #expect(sequences.heard(a, 10) == true, "batch 9 never came")
+        #expect(sequences.heard(a, 11) == false)
+        #expect(sequences.heard(b, 2) == false)
+        #expect(PostgresBroker.sequenceHeader("seq:\(a.uuidString):42")?.number == 42)
+        #expect(PostgresBroker.sequenceHeader("{\"kind\":\"event\"}") == nil)
+    }
+
+    @Test("A node whose publish fails while every listener works: the next NOTIFY shows the hole, sockets on both nodes get resume_gap, and the message is in the history",
+          .enabled(if: TestDatabase.postgresURL != nil, "needs SOS_TEST_DATABASE_URL"))
+    func failedPublish() async throws {
+        let storage = try await TestStorage.make()
+        defer { Task { await storage.cleanUp() } }
+        try await runApp(storage.configuration, .live) { clientA, servicesA in
+            let portA = try #require(clientA.port)
+            let (clinic, _) = try await clinicWithAppointment(clientA)
+            try await runApp(storage.configuration, .live) { clientB, servicesB in
+                let portB = try #require(clientB.port)
+                let patient = try await HubClient.connect(port: portA, token: clinic.patient.token)
+                let doctor = try await HubClient.connect(port: portB, token: clinic.doctor.token)
+                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "before"])
+                _ = try await doctor.next("chat.message")
+
+                // step: a message too large for one NOTIFY travels through broker_messages; with that table gone, node
+                // A stores the chat message (and acknowledges it) but its publish fails; both LISTEN connections are fine
+                try await servicesA.database.write { sql in try await sql.raw("ALTER TABLE broker_messages RENAME TO broker_messages_away").run() }
+                let large = String(repeating: "\u{20AC}", count: 4_000)  // 12,000 bytes of UTF-8
+                let stored = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": large])
+                #expect(stored["message"]?["id"] != nil, "stored and acknowledged")
+                #expect((try? await doctor.next("chat.message", timeout: .seconds(2))) == nil, "the publish failed: nothing crosses")
+                #expect(servicesB.hub.statistics.brokerGaps == 0, "no listener was lost")
+                try await servicesA.database.write { sql in try await sql.raw("ALTER TABLE broker_messages_away RENAME TO broker_messages").run() }
+
+                // the next batch from A carries a number one too far: every listener reports the gap
+                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "after"])
+                _ = try await doctor.next("resume_gap", timeout: .seconds(10))
+                let after = try await doctor.next("chat.message")
+                #expect(after["data"]?["content"]?.string == "after")
+                _ = try await patient.next("resume_gap", timeout: .seconds(10))
+                #expect(servicesB.hub.statistics.brokerGaps == 1)
+                #expect(servicesA.hub.statistics.brokerGaps == 1)
+
+                // refetching, as resume_gap asks, finds what was missed
+                let history = try await clientB.request(.get, "/api/v1/chat/conversations/\(clinic.patient.id)/messages", token: clinic.doctor.token)
+                let contents = history.json["messages"]?.array?.compactMap { $0["content"]?.string } ?? []
+                #expect(contents.contains(large))
                 patient.close()
                 doctor.close()
             }

@@ -7,9 +7,13 @@ import ServiceLifecycle
 /// The multi-node broker: PostgreSQL LISTEN/NOTIFY on one channel. Messages published together share one NOTIFY;
 /// payloads over NOTIFY's limit go through the `broker_messages` table and travel as a reference. Run it as a `Service` (it holds one pooled connection
 /// listening, and reconnects after a failure).
+///
+/// Every NOTIFY starts with its sender's sequence number (`seq:<sender>:<n>`), counted per batch whether PostgreSQL
+/// took it or not: a listener that sees a sender skip a number knows a publish failed there (the sender's pool lost
+/// its connection while its listener, and every other node's, kept working) and reports a gap, as for a lost listener.
 public final class PostgresBroker: Broker, Service, @unchecked Sendable {
-    // @unchecked: `subscribers`, `listening`, `listenedBefore`, `waiters`, `outbox`, `flushing`, `lastHeard` and
-    // `unheardSince` are only touched while holding `lock`.
+    // @unchecked: `subscribers`, `listening`, `listenedBefore`, `waiters`, `outbox`, `flushing`, `lastHeard`,
+    // `unheardSince`, `published` and `sequences` are only touched while holding `lock`.
     let database: Database
     /// The LISTEN/NOTIFY channel (one per schema).
     public let channel: String
@@ -28,10 +32,17 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
     private var unheardSince: ContinuousClock.Instant?
     /// How long a published message may go unheard before the listening connection is considered deaf and replaced.
     let deafAfter: Duration
+    /// This broker's name in sequence headers, the number of its last batch, and what this listener heard of each sender.
+    let sender = UUID()
+    private var published: UInt64 = 0
+    private var sequences = BrokerSequences()
 
     static let notifyLimit = 7_500
     static let referencePrefix = "ref:"
     static let separator = "\u{1E}"
+    static let sequencePrefix = "seq:"
+    /// Room for the sequence header and its separator: "seq:" + a UUID + ":" + up to 20 digits + U+001E.
+    static let headerLength = 4 + 36 + 1 + 20 + 1
 
     public init(database: Database, channel: String = "sos_hub", deafAfter: Duration = .seconds(30), logger: Logger) {
         self.database = database
@@ -67,7 +78,7 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
     private func flush() async {
         while true {
             let batch: [(String, CheckedContinuation<Void, any Error>?)] = self.lock.withLock {
-                var size = 0
+                var size = Self.headerLength
                 var count = 0
                 for (message, _) in self.outbox {
                     let bytes = message.utf8.count
@@ -82,6 +93,11 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
                 return Array(self.outbox.prefix(count))
             }
             guard !batch.isEmpty else { return }
+            // step: numbered before the attempt, so a batch that fails leaves a hole the listeners see
+            let sequence = self.lock.withLock {
+                self.published += 1
+                return self.published
+            }
             do {
                 var payloads: [String] = []
                 for (message, _) in batch {
@@ -95,7 +111,7 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
                     }
                     payloads.append(Self.referencePrefix + id.uuidString)
                 }
-                let joined = payloads.joined(separator: Self.separator)
+                let joined = ([Self.sequencePrefix + self.sender.uuidString + ":\(sequence)"] + payloads).joined(separator: Self.separator)
                 let sent = ContinuousClock.now
                 try await self.database.write { [channel = self.channel] sql in
                     try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: joined))").run()
@@ -155,6 +171,8 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
                             self.listening = true
                             self.listenedBefore = true
                             self.unheardSince = nil
+                            // a new listener starts counting afresh: what it missed is the gap reported here
+                            self.sequences = BrokerSequences()
                             self.waiters.removeAll()
                             return (waiters, targets)
                         }
@@ -180,11 +198,20 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
     }
 
     private func receive(_ notification: String) async {
-        self.lock.withLock {
+        var parts = notification.split(separator: Self.separator, omittingEmptySubsequences: true)
+        let header = parts.first.flatMap(Self.sequenceHeader)
+        if header != nil { parts.removeFirst() }
+        let skipped = self.lock.withLock {
             self.lastHeard = .now
             self.unheardSince = nil
+            return header.map { self.sequences.heard($0.sender, $0.number) } ?? false
         }
-        for part in notification.split(separator: Self.separator, omittingEmptySubsequences: true) {
+        if skipped {
+            // step: a sender's publish failed in between: what it carried never came, so say so before what follows
+            self.logger.warning("A node's broker publish failed; reporting a gap", metadata: ["sender": "\(header?.sender.uuidString ?? "")"])
+            for target in self.lock.withLock({ Array(self.subscribers.values) }) { target.yield(.gap) }
+        }
+        for part in parts {
             var message = String(part)
             if part.hasPrefix(Self.referencePrefix), let id = UUID(uuidString: String(part.dropFirst(Self.referencePrefix.count))) {
                 guard let stored = try? await self.database.read({ sql in
@@ -197,10 +224,31 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
         }
     }
 
+    static func sequenceHeader(_ part: Substring) -> (sender: UUID, number: UInt64)? {
+        guard part.hasPrefix(Self.sequencePrefix) else { return nil }
+        let fields = part.dropFirst(Self.sequencePrefix.count).split(separator: ":")
+        guard fields.count == 2, let sender = UUID(uuidString: String(fields[0])), let number = UInt64(fields[1]) else { return nil }
+        return (sender, number)
+    }
+
     /// Drops overflow payloads older than an hour.
     public func purge(now: Date = Date()) async throws {
         try await self.database.write { sql in
             try await sql.raw("DELETE FROM broker_messages WHERE created_at < \(bind: now.addingTimeInterval(-3600))").run()
         }
+    }
+}
+
+/// The last batch number heard from each sender since the listener started. A sender heard for the first time sets
+/// its baseline (a node that started, or a listener that just came up); after that, any number but the next one
+/// means batches were lost in between.
+struct BrokerSequences {
+    private var last: [UUID: UInt64] = [:]
+
+    /// Records a batch; true when numbers were skipped since the sender's previous one.
+    mutating func heard(_ sender: UUID, _ number: UInt64) -> Bool {
+        defer { self.last[sender] = max(number, self.last[sender] ?? 0) }
+        guard let previous = self.last[sender] else { return false }
+        return number > previous + 1
     }
 }
