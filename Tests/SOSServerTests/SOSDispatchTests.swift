@@ -183,6 +183,41 @@ struct SOSDispatchTests {
         }
     }
 
+    @Test("Red-flag symptoms are recognised in the languages tourists write in, without case or accents; ordinary complaints are not",
+          arguments: [
+              ("Chest pain since an hour", true), ("Douleur à la poitrine", true), ("ÉVANOUIE dans la salle de bain", true),
+              ("Mein Mann ist bewusstlos", true), ("Starke Brustschmerzen", true), ("No puede respirar", true), ("Está sangrando mucho", true),
+              ("Dolore al petto", true), ("È svenuta", true), ("Dor no peito", true), ("Hij is flauwgevallen", true), ("Ademnood", true),
+              ("Sore throat", false), ("Mal de gorge", false), ("Halsschmerzen", false), ("Demasiada sangría anoche", false),
+              ("Mal di testa", false), ("Dor de dente", false), ("Keelpijn", false),
+          ])
+    func redFlagLanguages(symptom: String, raised: Bool) {
+        #expect(RedFlags.raised(severity: .low, symptoms: [symptom]) == raised, "\(symptom)")
+    }
+
+    @Test("Going on call needs a fee for each kind offered (an accepted case becomes an appointment at that fee)")
+    func onCallNeedsFees() async throws {
+        try await withDispatchApp { client, _ in
+            let doctor = try await client.makeUser(role: "doctor")
+            let profile = try await client.request(.post, "/api/v1/doctors", token: doctor.token, json: [
+                "specialisation": "General practice", "supported_languages": ["en"], "fees": ["video": 60], "currency": "EUR",
+            ])
+            #expect(profile.status == .created || profile.status == .ok, "\(profile.text)")
+            let both = try await client.request(.put, "/api/v1/doctors/me/on-call", token: doctor.token, json: [
+                "on_call": true, "latitude": 48.85, "longitude": 2.35, "kinds": ["home", "video"],
+            ])
+            expectError(both, .badRequest, detailsContain: "no fee for 'home' consultations")
+            #expect(both.json["details"]?.string?.contains("'kinds': [\"video\"]") == true, "the fix is named: \(both.text)")
+            let video = try await client.request(.put, "/api/v1/doctors/me/on-call", token: doctor.token, json: [
+                "on_call": true, "latitude": 48.85, "longitude": 2.35, "kinds": ["video"],
+            ])
+            #expect(video.status == .ok && video.json["on_call"]?.bool == true, "\(video.text)")
+            // going off call needs no fee
+            let off = try await client.request(.put, "/api/v1/doctors/me/on-call", token: doctor.token, json: ["on_call": false, "kinds": ["home"]])
+            #expect(off.status == .ok, "\(off.text)")
+        }
+    }
+
     @Test("First accept wins: a confirmed appointment like any other; the other doctor gets 409 Taken; status to closed")
     func acceptBecomesAppointment() async throws {
         let presence = FakePresence()

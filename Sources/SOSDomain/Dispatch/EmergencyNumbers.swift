@@ -64,18 +64,41 @@ public enum EmergencyNumbers {
 }
 
 /// Symptoms and severities that put the emergency number first.
+///
+/// Symptoms are free text in whatever language the tourist writes, so the fragments come in the languages tourists
+/// most often write in here, and every language's are checked whatever `language` the request names (a German may
+/// type in English). Text is compared without case or accents ("Évanoui" matches "evanoui"). A fragment is a stem
+/// ("saign" for saigne, saignement; "sangra" for sangrado, sangramento, not sangria); a false alarm costs a phone
+/// number shown first, a miss costs more.
 public enum RedFlags {
     public static let severities: Set<SOSSeverity> = [.high, .critical]
-    /// Lower-case fragments; a symptom containing one is a red flag (English only for now).
-    public static let fragments = [
-        "chest pain", "breath", "unconscious", "faint", "bleeding", "stroke", "seizure", "convuls", "anaphyla", "allergic reaction",
-        "suicid", "overdose", "poison", "paralys", "head injury", "choking",
+    /// Lower-case, accent-free fragments by ISO 639-1 language; a symptom containing one is a red flag.
+    public static let fragments: [String: [String]] = [
+        "en": ["chest pain", "breath", "unconscious", "faint", "bleeding", "stroke", "seizure", "convuls", "anaphyla", "allergic reaction",
+               "suicid", "overdose", "poison", "paralys", "head injury", "choking"],
+        "fr": ["douleur thoracique", "douleur a la poitrine", "douleur dans la poitrine", "respir", "souffle", "inconscient", "evanoui",
+               "saign", "hemorrag", "avc", "convuls", "epilep", "anaphyla", "suicid", "surdose", "empoisonn", "intoxication", "paralys",
+               "traumatisme cranien", "coup a la tete", "etouff"],
+        "de": ["brustschmerz", "schmerzen in der brust", "atemnot", "luftnot", "nicht atmen", "bewusstlos", "ohnmacht", "blutung", "blutet",
+               "schlaganfall", "krampfanfall", "epilep", "anaphyla", "suizid", "selbstmord", "uberdosis", "vergift", "lahmung", "gelahmt",
+               "kopfverletzung", "erstick"],
+        "es": ["dolor en el pecho", "dolor de pecho", "dolor toracico", "respirar", "ahogo", "inconsciente", "desmay", "sangra", "hemorrag",
+               "ictus", "derrame cerebral", "convuls", "epilep", "anafila", "suicid", "sobredosis", "envenen", "intoxicacion", "paralis",
+               "golpe en la cabeza", "traumatismo craneal", "asfixi", "atragant"],
+        "it": ["dolore al petto", "dolore toracico", "respir", "incosciente", "svenut", "svenim", "sanguin", "emorrag", "ictus", "convuls",
+               "epilett", "anafila", "suicid", "overdose", "avvelen", "intossicazione", "paralisi", "trauma cranico", "soffoc"],
+        "pt": ["dor no peito", "dor toracica", "respir", "falta de ar", "inconsciente", "desmai", "sangra", "hemorrag", "avc", "convuls",
+               "epilep", "anafila", "suicid", "overdose", "envenen", "intoxicacao", "paralisi", "traumatismo craniano", "engasg", "asfixi"],
+        "nl": ["pijn op de borst", "borstpijn", "ademnood", "kortademig", "benauwd", "bewusteloos", "flauwgevallen", "bloeding", "bloedt",
+               "beroerte", "stuip", "epilep", "anafyla", "zelfmoord", "suicid", "overdosis", "vergiftig", "verlamd", "verlamming", "hoofdletsel",
+               "stikt", "stikken"],
     ]
+    private static let all = Array(Set(Self.fragments.values.joined())).sorted()
 
     public static func raised(severity: SOSSeverity, symptoms: [String]) -> Bool {
         Self.severities.contains(severity) || symptoms.contains { symptom in
-            let text = symptom.lowercased()
-            return Self.fragments.contains { text.contains($0) }
+            let text = symptom.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased()
+            return Self.all.contains { text.contains($0) }
         }
     }
 }

@@ -185,7 +185,6 @@ public struct OnCallStatus: Sendable, Equatable {
     }
 }
 
-/// An on-call doctor the location query found (before the distance, presence and ranking rules).
 /// A doctor's on-call state as he sees it: with his languages (from the profile) and whether offers reach him now.
 public struct OnCallView: Sendable {
     public var status: OnCallStatus
@@ -194,6 +193,7 @@ public struct OnCallView: Sendable {
     public var onCallNow: Bool
 }
 
+/// An on-call doctor the location query found (before the distance, presence and ranking rules).
 public struct SOSCandidate: Sendable, Equatable {
     public var doctorId: UUID
     public var latitude: Double

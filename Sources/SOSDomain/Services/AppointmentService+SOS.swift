@@ -15,6 +15,10 @@ extension AppointmentService {
             throw DomainError.invalid("Cannot place the SOS appointment on the doctor's clock.")
         }
         let type = kind.consultationType
+        guard let fee = doctor.profile.fee(for: type) else {
+            // going on call checks the fees; this is a doctor who removed one since
+            throw DomainError.conflict("You have no fee for '\(type.rawValue)' consultations, so this SOS case cannot become an appointment; set one in your profile.")
+        }
         let appointment = Appointment(
             patientId: patientId, doctorId: doctor.user.id, date: date, startTime: start, endTime: end, status: .confirmed, consultationType: type,
             symptoms: symptoms, additionalNote: "SOS request \(requestId.uuidString.lowercased())",
@@ -23,7 +27,7 @@ extension AppointmentService {
                 "country": .string(location.country),
             ]),
             startsAt: WallClock.instant(date, start, in: zone), endsAt: WallClock.instant(date, end, in: zone), createdAt: now, updatedAt: now,
-            bookedBy: patientId, patientAcceptance: .accepted, holdExpiresAt: nil, fee: doctor.profile.fee(for: type)
+            bookedBy: patientId, patientAcceptance: .accepted, holdExpiresAt: nil, fee: fee
         )
         switch try await self.appointments.insert(appointment, unpaidLimit: nil, idempotency: nil) {
         case .saved: break
@@ -32,7 +36,7 @@ extension AppointmentService {
         }
         try await self.notifications.notify(
             [patientId, doctor.user.id], type: "appointment.created", title: "SOS appointment",
-            body: "\(type.rawValue.capitalized) SOS consultation with \(doctor.user.name) now (\(appointment.fee?.text ?? "fee to be agreed")); payment at or after the visit.",
+            body: "\(type.rawValue.capitalized) SOS consultation with \(doctor.user.name) now (\(fee.text)); payment at or after the visit.",
             data: .object(["appointment_id": .string(appointment.id.uuidString.lowercased())])
         )
         await self.publish("appointment.created", appointment)

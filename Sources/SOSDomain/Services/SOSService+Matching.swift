@@ -109,7 +109,9 @@ extension SOSService {
         var eligible: [(SOSCandidate, Double, SOSKind)] = []
         for entry in near where online.contains(entry.0.doctorId) {
             // step: a doctor on call only by schedule is a candidate while his availability covers the moment
-            if entry.0.onlyBySchedule, !(try await self.scheduledNow(entry.0.doctorId)) { continue }
+            if entry.0.onlyBySchedule {
+                guard let doctor = try await self.doctors.find(id: entry.0.doctorId), try await self.scheduledNow(doctor) else { continue }
+            }
             eligible.append(entry)
         }
         return Array(eligible.sorted {

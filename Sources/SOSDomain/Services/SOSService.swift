@@ -103,26 +103,40 @@ public struct SOSService: Sendable {
             status.kinds = Self.unique(kinds)
         }
         if let bySchedule = change.bySchedule { status.bySchedule = bySchedule }
-        if change.onCall || status.bySchedule, status.latitude == nil {
-            throw DomainError.invalid("Going on call (by hand or by schedule) needs your base location: send 'latitude' and 'longitude'.")
+        let doctor = try await self.doctors.find(id: principal.id)
+        if change.onCall || status.bySchedule {
+            guard status.latitude != nil else {
+                throw DomainError.invalid("Going on call (by hand or by schedule) needs your base location: send 'latitude' and 'longitude'.")
+            }
+            // step: an accepted case becomes an appointment at the doctor's fee for its kind; without one it could
+            // not be paid, so each kind offered on call needs a fee
+            let unpriced = status.kinds.filter { doctor?.profile.fee(for: $0.consultationType) == nil }
+            if !unpriced.isEmpty {
+                let priced = status.kinds.filter { !unpriced.contains($0) }.map(\.rawValue)
+                throw DomainError.invalid("You have no fee for \(unpriced.map { "'\($0.consultationType.rawValue)'" }.joined(separator: " or ")) consultations, "
+                    + "so you cannot offer \(unpriced.map(\.rawValue).joined(separator: " or ")) on call: set 'fees' in your profile (PUT /doctors/me)"
+                    + (priced.isEmpty ? "." : ", or send 'kinds': [\(priced.map { "\"\($0)\"" }.joined(separator: ", "))]."))
+            }
         }
         status.onCall = change.onCall
         status.updatedAt = self.now()
         try await self.dispatch.saveOnCall(status)
-        return try await self.view(status)
+        return try await self.view(status, doctor: doctor)
     }
 
-    func view(_ status: OnCallStatus) async throws -> OnCallView {
+    func view(_ status: OnCallStatus, doctor: Doctor? = nil) async throws -> OnCallView {
+        var doctor = doctor
+        if doctor == nil { doctor = try await self.doctors.find(id: status.doctorId) }
         var now = status.onCall
-        if !now, status.bySchedule { now = try await self.scheduledNow(status.doctorId) }
-        return OnCallView(status: status, languages: try await self.languages(status.doctorId), onCallNow: now)
+        if !now, status.bySchedule, let doctor { now = try await self.scheduledNow(doctor) }
+        return OnCallView(status: status, languages: doctor?.profile.supportedLanguages ?? [], onCallNow: now)
     }
 
     /// Whether one of the doctor's availability rules covers this moment, in his time zone (on call by schedule).
-    func scheduledNow(_ doctorId: UUID) async throws -> Bool {
-        guard let doctor = try await self.doctors.find(id: doctorId), let zone = try? WallClock.timeZone(doctor.profile.timeZone) else { return false }
+    func scheduledNow(_ doctor: Doctor) async throws -> Bool {
+        guard let zone = try? WallClock.timeZone(doctor.profile.timeZone) else { return false }
         let (date, time) = WallClock.local(self.now(), in: zone)
-        let rules = try await self.appointments.availabilities.list(AvailabilityQuery(doctorId: doctorId, startDate: date, endDate: date))
+        let rules = try await self.appointments.availabilities.list(AvailabilityQuery(doctorId: doctor.user.id, startDate: date, endDate: date))
         return rules.contains { $0.occurs(on: date) && $0.startTime <= time && time < $0.endTime }
     }
 
@@ -189,10 +203,6 @@ public struct SOSService: Sendable {
             throw DomainError.notFound("No SOS request with id \(id.uuidString.lowercased()).")
         }
         return request
-    }
-
-    func languages(_ doctorId: UUID) async throws -> [String] {
-        try await self.doctors.find(id: doctorId)?.profile.supportedLanguages ?? []
     }
 
     /// The request with its live status.
