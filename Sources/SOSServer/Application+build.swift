@@ -92,7 +92,7 @@ public struct AppServices: Sendable {
             accounts: signInStore, users: users, claims: claims, auth: auth, signer: keyedSigner, stateLifetime: configuration.oauthStateLifetime,
             now: configuration.clock
         )
-        let doctorStore = SQLDoctorRepository(database: database)
+        let doctorStore = SQLDoctorRepository(database: database, searchLifetime: .milliseconds(configuration.doctorSearchCacheMilliseconds))
         let availabilityStore = SQLAvailabilityRepository(database: database)
         let appointmentStore = SQLAppointmentRepository(database: database)
         let notificationStore = SQLNotificationRepository(database: database)

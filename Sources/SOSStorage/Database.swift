@@ -9,6 +9,7 @@ import PostgresNIO
 import SQLKit
 import SQLiteKit
 import ServiceLifecycle
+import Synchronization
 
 /// Which SQL engine backs the server; the few statements that differ switch on it.
 public enum DatabaseKind: String, Sendable {
@@ -32,6 +33,11 @@ public final class Database: Service, Sendable {
     public let kind: DatabaseKind
     let backend: Backend
     let logger: Logger
+    private let writeCount = Atomic<UInt64>(0)
+
+    /// How many writes and transactions this process has finished (or failed) so far: a read kept from before the
+    /// count moved may be stale (`RecentReads`).
+    var writes: UInt64 { self.writeCount.load(ordering: .acquiring) }
 
     init(kind: DatabaseKind, backend: Backend, logger: Logger) {
         self.kind = kind
@@ -148,6 +154,7 @@ public final class Database: Service, Sendable {
 
     /// Runs a single statement (or several that need not be atomic).
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        defer { self.writeCount.wrappingAdd(1, ordering: .releasing) }
         if case .sqlite(let writer, _, _) = self.backend {
             return try await writer.with { try await body($0.sql(queryLogLevel: .trace)) }
         }
@@ -160,6 +167,7 @@ public final class Database: Service, Sendable {
     public func transaction<T: Sendable>(
         unbounded: Bool = false, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
+        defer { self.writeCount.wrappingAdd(1, ordering: .releasing) }
         switch self.backend {
         case .sqlite(let writer, _, _):
             return try await writer.with { connection in

@@ -1,4 +1,6 @@
 import Foundation
+import HummingbirdTesting
+import Logging
 import SOSDomain
 import Testing
 
@@ -41,5 +43,62 @@ struct DoctorPagesTests {
             #expect(DoctorPages.pattern(of: DoctorQuery(page: try PageRequest(limit: 10), language: "en", isListed: true, activeOnly: true)) == nil)
             #expect(DoctorPages.pattern(of: DoctorQuery(page: try PageRequest(limit: 10), isListed: true, activeOnly: true, sortOrder: .asc)) == nil)
         }
+    }
+
+    @Test("The patients' search is reused for a moment: a write through the same Database drops it at once; other writers' changes show within the lifetime")
+    func recentSearches() async throws {
+        let storage = try await TestStorage.make()
+        defer { Task { await storage.cleanUp() } }
+        let configuration = storage.configuration
+        try await runApp(configuration) { app, _ in
+            let clinic = try await Clinic.make(app)
+            // through the router (its own 1 s cache): a change on this node shows at once
+            #expect(try await Self.specialisation(app, clinic) == "General practice")
+            try await Self.set(app, clinic, "Travel medicine")
+            #expect(try await Self.specialisation(app, clinic) == "Travel medicine")
+
+            // a second Database on the same data stands for another node: the app's writes do not move its count
+            var logger = Logger(label: "recent-searches")
+            logger.logLevel = .critical
+            let other: Database
+            if let url = configuration.databaseURL {
+                other = try Database.postgres(url: url, searchPath: configuration.databaseSchema, maximumConnections: 2, logger: logger)
+            } else {
+                other = try await Database.sqlite(path: configuration.sqlitePath, readers: 1, logger: logger)
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await other.run() }
+                let query = DoctorQuery(page: try PageRequest(limit: 10), search: "Alice", isListed: true, activeOnly: true)
+                func specialisation(_ repository: SQLDoctorRepository) async throws -> String? {
+                    try await repository.list(query).items.first?.profile.specialisation
+                }
+                let kept = SQLDoctorRepository(database: other, searchLifetime: .seconds(60))
+                let brief = SQLDoctorRepository(database: other, searchLifetime: .milliseconds(200))
+                let never = SQLDoctorRepository(database: other)
+                #expect(try await specialisation(kept) == "Travel medicine")
+                #expect(try await specialisation(brief) == "Travel medicine")
+
+                try await Self.set(app, clinic, "Paediatrics")
+                #expect(try await specialisation(never) == "Paediatrics", "no lifetime: nothing kept")
+                #expect(try await specialisation(kept) == "Travel medicine", "kept: no write went through this Database")
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(try await specialisation(brief) == "Paediatrics", "past its lifetime")
+                #expect(try await specialisation(kept) == "Travel medicine")
+                try await other.write { sql in try await sql.raw("SELECT 1").run() }
+                #expect(try await specialisation(kept) == "Paediatrics", "a write through the same Database drops what was kept")
+                group.cancelAll()
+            }
+        }
+    }
+
+    static func set(_ client: any TestClientProtocol, _ clinic: Clinic, _ specialisation: String) async throws {
+        let response = try await client.request(.put, "/api/v1/doctors/\(clinic.doctor.id)", token: clinic.doctor.token, json: ["specialisation": specialisation])
+        #expect(response.status == .ok, "\(response.text)")
+    }
+
+    /// The specialisation of the first doctor a patient finds by searching "Alice" (the clinic's doctor).
+    static func specialisation(_ client: any TestClientProtocol, _ clinic: Clinic) async throws -> String? {
+        let page = try await client.request(.get, "/api/v1/doctors?search=Alice&limit=10", token: clinic.patient.token)
+        return page.json["doctors"]?[0]?["doctor_profile"]?["specialisation"]?.string
     }
 }

@@ -64,6 +64,9 @@ public struct ServerConfiguration: Sendable {
     /// `SOS_AUTH_CACHE_SECONDS`: how long an authenticated token is remembered (0 disables). Changes made on
     /// this node apply at once; changes made on another node within this time.
     public var authCacheSeconds: TimeInterval = 2
+    /// `SOS_DOCTOR_SEARCH_CACHE_MS`: how long a page of the patients' doctor search is reused (0 disables). Any write
+    /// on this node drops it at once; a change made on another node shows within this time.
+    public var doctorSearchCacheMilliseconds = 1000
     /// WebSocket hub limits and timings.
     public var hub = HubConfiguration()
     /// Connection caps and slow-client timeouts (`SOS_MAX_CONNECTIONS`, `SOS_MAX_CONNECTIONS_PER_ADDRESS`,
@@ -183,6 +186,7 @@ public struct ServerConfiguration: Sendable {
         if let value = try int("SOS_UPLOAD_QUOTA_MB", range: 1...1_000_000) { self.uploadQuotaBytes = value << 20 }
         if let value = try int("SOS_REMINDER_INTERVAL", range: 1...3600) { self.reminderInterval = .seconds(value) }
         if let value = try int("SOS_AUTH_CACHE_SECONDS", range: 0...60) { self.authCacheSeconds = TimeInterval(value) }
+        if let value = try int("SOS_DOCTOR_SEARCH_CACHE_MS", range: 0...60_000) { self.doctorSearchCacheMilliseconds = value }
         if let value = try int("SOS_BOOKING_HOLD_MINUTES", range: 1...1440) { self.booking.onlineHold = TimeInterval(value * 60) }
         if let value = try int("SOS_CLINIC_CONFIRM_HOURS", range: 0...168) { self.booking.clinicConfirmBefore = TimeInterval(value * 3600) }
         if let value = try int("SOS_MAX_UNPAID_BOOKINGS", range: 1...100) { self.booking.maxUnpaidPerPatient = value }

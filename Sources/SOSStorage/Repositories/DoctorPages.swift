@@ -39,6 +39,15 @@ enum DoctorPages {
         }
     }
 
+    /// A page of the search, as kept by `RecentReads`.
+    struct SearchKey: Hashable, Sendable {
+        let pattern: String
+        let limit: Int
+        let offset: Int
+    }
+
+    typealias Fetched = (items: [Doctor], total: Int?)
+
     /// The search's LIKE pattern when `query` is the shape this fast path serves.
     static func pattern(of query: DoctorQuery) -> String? {
         guard query.activeOnly, query.isListed == true, query.specialisation == nil, query.language == nil, query.minRating == nil,

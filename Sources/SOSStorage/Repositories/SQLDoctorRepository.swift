@@ -5,9 +5,12 @@ import SQLKit
 /// `DoctorRepository` over SQLKit: doctor users joined with their (optional) profile.
 public struct SQLDoctorRepository: DoctorRepository {
     let database: Database
+    /// The patients' search pages of the last moment (`searchLifetime`, zero: none kept).
+    let recentSearches: RecentReads<DoctorPages.SearchKey, DoctorPages.Fetched>
 
-    public init(database: Database) {
+    public init(database: Database, searchLifetime: Duration = .zero) {
         self.database = database
+        self.recentSearches = RecentReads(lifetime: searchLifetime)
     }
 
     static let columns = """
@@ -44,8 +47,12 @@ public struct SQLDoctorRepository: DoctorRepository {
 
     public func list(_ query: DoctorQuery) async throws -> Page<Doctor> {
         // step: the patients' search, the hottest doctor read, is a kept prepared statement
-        if let pattern = DoctorPages.pattern(of: query), case let (items, total?) = try await DoctorPages.fetch(pattern: pattern, page: query.page, in: self.database) {
-            return Page(items: items, total: total, request: query.page)
+        if let pattern = DoctorPages.pattern(of: query) {
+            let key = DoctorPages.SearchKey(pattern: pattern, limit: query.page.limit, offset: query.page.offset)
+            let fetched = try await self.recentSearches.value(for: key, in: self.database) {
+                try await DoctorPages.fetch(pattern: pattern, page: query.page, in: self.database)
+            }
+            if case let (items, total?) = fetched { return Page(items: items, total: total, request: query.page) }
         }
         return try await self.listGeneral(query)
     }
