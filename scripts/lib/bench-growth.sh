@@ -55,6 +55,10 @@ SQL
   kill "$OURS_PID"; wait "$OURS_PID" 2>/dev/null || true
   sleep 1
   tail -n +"$((mark + 1))" "$log" | grep -v "^\s*$" | sed -n '/duration: .* plan:/,/^[0-9]\{4\}-/p' | grep -v "FROM users WHERE id\|revoked_tokens\|SELECT 1 AS ok" \
-    | tee "$OUT/explain.txt" | head -150
+    > "$OUT/explain.txt"
+  # step: kept in the project whole (the throwaway server's log goes with it), and shown in short here
+  cp "$OUT/explain.txt" "$ROOT/Benchmarks/growth-explain.txt"
+  grep -c "plan:" "$OUT/explain.txt" | sed 's/$/ plans captured in Benchmarks\/growth-explain.txt/'
+  grep -A1 "Query Text:" "$OUT/explain.txt" | cut -c1-200 | head -40
   "${PSQL[@]}" -d postgres -c "ALTER DATABASE sos_ours RESET ALL"
 }
