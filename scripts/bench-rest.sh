@@ -108,6 +108,16 @@ compare() {
   measure ours-sqlite "$OURS_URL" "$OURS_PID" "$OUT/users-sqlite.tsv" "/api/v1/appointments?limit=10"
   measure ours-sqlite-doctors "$OURS_URL" "$OURS_PID" "$OUT/users-sqlite.tsv" "$SEARCH"
   kill "$OURS_PID"; wait "$OURS_PID" 2>/dev/null || true
+
+  # step: the search again without its one-second page cache, to show what the cache buys
+  OURS_ENV=(SOS_DOCTOR_SEARCH_CACHE_MS=0)
+  start_ours "$PG_BASE/sos_ours" "$OUT/pg"
+  measure ours-pg-doctors-uncached "$OURS_URL" "$OURS_PID" "$OUT/users-pg.tsv" "$SEARCH"
+  kill "$OURS_PID"; wait "$OURS_PID" 2>/dev/null || true
+  start_ours "" "$OUT/sqlite"
+  measure ours-sqlite-doctors-uncached "$OURS_URL" "$OURS_PID" "$OUT/users-sqlite.tsv" "$SEARCH"
+  kill "$OURS_PID"; wait "$OURS_PID" 2>/dev/null || true
+  OURS_ENV=()
 }
 
 case "$MODE" in

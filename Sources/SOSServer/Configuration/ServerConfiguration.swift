@@ -64,9 +64,11 @@ public struct ServerConfiguration: Sendable {
     /// `SOS_AUTH_CACHE_SECONDS`: how long an authenticated token is remembered (0 disables). Changes made on
     /// this node apply at once; changes made on another node within this time.
     public var authCacheSeconds: TimeInterval = 2
-    /// `SOS_DOCTOR_SEARCH_CACHE_MS`: how long a page of the patients' doctor search is reused (0 disables). Any write
-    /// on this node drops it at once; a change made on another node shows within this time.
-    public var doctorSearchCacheMilliseconds = 1000
+    /// `SOS_DOCTOR_SEARCH_CACHE_MS`: how long a page of the patients' doctor search is reused (0, the default,
+    /// disables). Any write on this node drops it at once; a change made on another node shows within twice this
+    /// time. Off by default: it multiplies the search's throughput but, measured with the load tool on the same two
+    /// cores, its p99 came out worse than without it (`Benchmarks/README.md`).
+    public var doctorSearchCacheMilliseconds = 0
     /// WebSocket hub limits and timings.
     public var hub = HubConfiguration()
     /// Connection caps and slow-client timeouts (`SOS_MAX_CONNECTIONS`, `SOS_MAX_CONNECTIONS_PER_ADDRESS`,

@@ -49,8 +49,8 @@ public struct SQLDoctorRepository: DoctorRepository {
         // step: the patients' search, the hottest doctor read, is a kept prepared statement
         if let pattern = DoctorPages.pattern(of: query) {
             let key = DoctorPages.SearchKey(pattern: pattern, limit: query.page.limit, offset: query.page.offset)
-            let fetched = try await self.recentSearches.value(for: key, in: self.database) {
-                try await DoctorPages.fetch(pattern: pattern, page: query.page, in: self.database)
+            let fetched = try await self.recentSearches.value(for: key, in: self.database) { [database = self.database, page = query.page] in
+                try await DoctorPages.fetch(pattern: pattern, page: page, in: database)
             }
             if case let (items, total?) = fetched { return Page(items: items, total: total, request: query.page) }
         }
