@@ -208,6 +208,7 @@ struct SOSDispatchTests {
             ])
             expectError(both, .badRequest, detailsContain: "no fee for 'home' consultations")
             #expect(both.json["details"]?.string?.contains("'kinds': [\"video\"]") == true, "the fix is named: \(both.text)")
+            #expect(both.json["details"]?.string?.contains("PUT /api/v1/doctors/\(doctor.id)") == true, "and where to set the fee: \(both.text)")
             let video = try await client.request(.put, "/api/v1/doctors/me/on-call", token: doctor.token, json: [
                 "on_call": true, "latitude": 48.85, "longitude": 2.35, "kinds": ["video"],
             ])

@@ -114,7 +114,7 @@ public struct SOSService: Sendable {
             if !unpriced.isEmpty {
                 let priced = status.kinds.filter { !unpriced.contains($0) }.map(\.rawValue)
                 throw DomainError.invalid("You have no fee for \(unpriced.map { "'\($0.consultationType.rawValue)'" }.joined(separator: " or ")) consultations, "
-                    + "so you cannot offer \(unpriced.map(\.rawValue).joined(separator: " or ")) on call: set 'fees' in your profile (PUT /doctors/me)"
+                    + "so you cannot offer \(unpriced.map(\.rawValue).joined(separator: " or ")) on call: set 'fees' in your profile (PUT /api/v1/doctors/\(principal.id.uuidString.lowercased()))"
                     + (priced.isEmpty ? "." : ", or send 'kinds': [\(priced.map { "\"\($0)\"" }.joined(separator: ", "))]."))
             }
         }
