@@ -760,59 +760,78 @@ struct HubVideoTests {
 
 @Suite("Real-time hub: two nodes on one PostgreSQL")
 struct HubClusterTests {
+    /// Two live nodes on one PostgreSQL schema, a clinic with an appointment, the patient's socket on node A and the
+    /// doctor's on node B, and one chat message that crossed (so both LISTEN connections are up).
+    struct TwoNodes {
+        let clientB: any TestClientProtocol
+        let servicesA: AppServices
+        let servicesB: AppServices
+        let portB: Int
+        let clinic: Clinic
+        let patient: HubClient
+        let doctor: HubClient
+    }
+
+    static func withTwoNodes(_ configuration: ServerConfiguration, _ test: @Sendable (TwoNodes) async throws -> Void) async throws {
+        try await runApp(configuration, .live) { clientA, servicesA in
+            let portA = try #require(clientA.port)
+            let (clinic, _) = try await clinicWithAppointment(clientA)
+            try await runApp(configuration, .live) { clientB, servicesB in
+                let portB = try #require(clientB.port)
+                let patient = try await HubClient.connect(port: portA, token: clinic.patient.token)
+                let doctor = try await HubClient.connect(port: portB, token: clinic.doctor.token)
+                try await test(TwoNodes(clientB: clientB, servicesA: servicesA, servicesB: servicesB, portB: portB, clinic: clinic,
+                                        patient: patient, doctor: doctor))
+                patient.close()
+                doctor.close()
+            }
+        }
+    }
     @Test("A lost LISTEN connection: once it is back, sockets get a resume_gap event with a new epoch, an old cursor no longer resumes, and delivery crosses nodes again",
           .enabled(if: TestDatabase.postgresURL != nil, "needs SOS_TEST_DATABASE_URL"))
     func brokerGap() async throws {
         let storage = try await TestStorage.make()
         defer { Task { await storage.cleanUp() } }
-        try await runApp(storage.configuration, .live) { clientA, servicesA in
-            let portA = try #require(clientA.port)
-            let (clinic, _) = try await clinicWithAppointment(clientA)
-            try await runApp(storage.configuration, .live) { clientB, servicesB in
-                let portB = try #require(clientB.port)
-                let patient = try await HubClient.connect(port: portA, token: clinic.patient.token)
-                let doctor = try await HubClient.connect(port: portB, token: clinic.doctor.token)
-                let before = try #require(doctor.ready?["data"])
-                let channel = try #require(servicesB.postgresBroker?.channel)
-                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "before the gap"])
-                let first = try await doctor.next("chat.message")
-                let seq = try #require(first["seq"]?.int)
+        try await Self.withTwoNodes(storage.configuration) { nodes in
+            let (servicesA, servicesB, portB, clinic, patient, doctor) = (nodes.servicesA, nodes.servicesB, nodes.portB, nodes.clinic, nodes.patient, nodes.doctor)
+            let before = try #require(doctor.ready?["data"])
+            let channel = try #require(servicesB.postgresBroker?.channel)
+            _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "before the gap"])
+            let first = try await doctor.next("chat.message")
+            let seq = try #require(first["seq"]?.int)
 
-                // step: PostgreSQL drops both nodes' LISTEN connections (as a restart or a network cut would)
-                let terminated = try await servicesA.database.write { sql in
-                    try await sql.raw("""
-                        SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
-                        WHERE datname = current_database() AND query = \(bind: "LISTEN \"\(channel)\";")
-                        """).first()?.decode(column: "n", as: Int.self)
-                }
-                #expect(terminated == 2, "both nodes' LISTEN connections")
-                let gap = try await doctor.next("resume_gap", timeout: .seconds(15))
-                #expect(gap["seq"] == .null)
-                let epoch = try #require(gap["data"]?["epoch"]?.string)
-                #expect(epoch != before["epoch"]?.string)
-                #expect(gap["data"]?["last_seq"]?.int == seq)
-                _ = try await patient.next("resume_gap", timeout: .seconds(15))
-                #expect(servicesB.hub.statistics.brokerGaps == 1)
-
-                // a cursor from before the gap no longer resumes on node B; one from the new epoch does
-                let again = try await HubClient.connect(port: portB, token: clinic.doctor.token)
-                let old = try await again.ack("resume", ["last_seq": seq, "epoch": try #require(before["epoch"]?.string)])
-                #expect(old["type"]?.string == "resume_gap")
-                #expect(old["epoch"]?.string == epoch)
-                let current = try await again.ack("resume", ["last_seq": seq, "epoch": epoch])
-                #expect(current["type"]?.string == "resumed")
-                again.close()
-
-                // cross-node delivery resumes by itself
-                var delivered = false
-                for attempt in 0..<50 where !delivered {
-                    _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "after the gap \(attempt)"])
-                    delivered = (try? await doctor.next("chat.message", timeout: .milliseconds(300))) != nil
-                }
-                #expect(delivered)
-                patient.close()
-                doctor.close()
+            // step: PostgreSQL drops both nodes' LISTEN connections (as a restart or a network cut would)
+            let terminated = try await servicesA.database.write { sql in
+                try await sql.raw("""
+                    SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+                    WHERE datname = current_database() AND query = \(bind: "LISTEN \"\(channel)\";")
+                    """).first()?.decode(column: "n", as: Int.self)
             }
+            #expect(terminated == 2, "both nodes' LISTEN connections")
+            let gap = try await doctor.next("resume_gap", timeout: .seconds(15))
+            #expect(gap["seq"] == .null)
+            let epoch = try #require(gap["data"]?["epoch"]?.string)
+            #expect(epoch != before["epoch"]?.string)
+            #expect(gap["data"]?["last_seq"]?.int == seq)
+            _ = try await patient.next("resume_gap", timeout: .seconds(15))
+            #expect(servicesB.hub.statistics.brokerGaps == 1)
+
+            // a cursor from before the gap no longer resumes on node B; one from the new epoch does
+            let again = try await HubClient.connect(port: portB, token: clinic.doctor.token)
+            let old = try await again.ack("resume", ["last_seq": seq, "epoch": try #require(before["epoch"]?.string)])
+            #expect(old["type"]?.string == "resume_gap")
+            #expect(old["epoch"]?.string == epoch)
+            let current = try await again.ack("resume", ["last_seq": seq, "epoch": epoch])
+            #expect(current["type"]?.string == "resumed")
+            again.close()
+
+            // cross-node delivery resumes by itself
+            var delivered = false
+            for attempt in 0..<50 where !delivered {
+                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "after the gap \(attempt)"])
+                delivered = (try? await doctor.next("chat.message", timeout: .milliseconds(300))) != nil
+            }
+            #expect(delivered)
         }
     }
 
@@ -827,51 +846,43 @@ struct HubClusterTests {
             configuration.hub.heartbeat = 1
             return configuration
         }()
-        try await runApp(configuration, .live) { clientA, servicesA in
-            let portA = try #require(clientA.port)
-            let (clinic, _) = try await clinicWithAppointment(clientA)
-            try await runApp(configuration, .live) { clientB, servicesB in
-                let portB = try #require(clientB.port)
-                let patient = try await HubClient.connect(port: portA, token: clinic.patient.token)
-                let doctor = try await HubClient.connect(port: portB, token: clinic.doctor.token)
-                let channel = try #require(servicesB.postgresBroker?.channel)
-                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "before"])
-                _ = try await doctor.next("chat.message")
+        try await Self.withTwoNodes(configuration) { nodes in
+            let (servicesA, servicesB, clinic, patient, doctor) = (nodes.servicesA, nodes.servicesB, nodes.clinic, nodes.patient, nodes.doctor)
+            let channel = try #require(servicesB.postgresBroker?.channel)
+            _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "before"])
+            _ = try await doctor.next("chat.message")
 
-                // step: both nodes' listening backends are stopped (SIGSTOP): their connections stay open and say
-                // nothing, as behind a middlebox that silently drops traffic. Only possible when PostgreSQL runs here.
-                let pids = try await servicesA.database.write { sql in
-                    try await sql.raw("""
-                        SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = \(bind: "LISTEN \"\(channel)\";")
-                        """).all().map { try $0.decode(column: "pid", as: Int32.self) }
-                }
-                #expect(pids.count == 2, "both nodes' LISTEN connections")
-                guard pids.allSatisfy({ kill($0, SIGSTOP) == 0 }) else {
-                    pids.forEach { _ = kill($0, SIGCONT) }
-                    Issue.record("cannot signal PostgreSQL's backends (is PostgreSQL on another host or user namespace?)")
-                    return
-                }
-                defer { pids.forEach { _ = kill($0, SIGCONT) } }
-                // deaf: a message sent now does not cross
-                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "into the void"])
-                #expect((try? await doctor.next("chat.message", timeout: .seconds(2))) == nil)
-
-                // the watchdog notices within the bound (10 s of silence, checked every 1.7 s), listens anew, tells sockets
-                let gap = try await doctor.next("resume_gap", timeout: .seconds(40))
-                #expect(gap["seq"] == .null)
-                _ = try await patient.next("resume_gap", timeout: .seconds(40))
-                #expect(servicesB.hub.statistics.brokerGaps == 1)
-                #expect(servicesA.hub.statistics.brokerGaps == 1)
-
-                var delivered = false
-                for attempt in 0..<50 where !delivered {
-                    _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "after \(attempt)"])
-                    delivered = (try? await doctor.next("chat.message", timeout: .milliseconds(300))) != nil
-                }
-                #expect(delivered, "cross-node delivery resumes on the new listening connections")
-                patient.close()
-                doctor.close()
+            // step: both nodes' listening backends are stopped (SIGSTOP): their connections stay open and say
+            // nothing, as behind a middlebox that silently drops traffic. Only possible when PostgreSQL runs here.
+            let pids = try await servicesA.database.write { sql in
+                try await sql.raw("""
+                    SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = \(bind: "LISTEN \"\(channel)\";")
+                    """).all().map { try $0.decode(column: "pid", as: Int32.self) }
             }
+            #expect(pids.count == 2, "both nodes' LISTEN connections")
+            guard pids.allSatisfy({ kill($0, SIGSTOP) == 0 }) else {
+                pids.forEach { _ = kill($0, SIGCONT) }
+                Issue.record("cannot signal PostgreSQL's backends (is PostgreSQL on another host or user namespace?)")
+                return
+            }
+            defer { pids.forEach { _ = kill($0, SIGCONT) } }
+            // deaf: a message sent now does not cross
+            _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "into the void"])
+            #expect((try? await doctor.next("chat.message", timeout: .seconds(2))) == nil)
+
+            // the watchdog notices within the bound (10 s of silence, checked every 1.7 s), listens anew, tells sockets
+            let gap = try await doctor.next("resume_gap", timeout: .seconds(40))
+            #expect(gap["seq"] == .null)
+            _ = try await patient.next("resume_gap", timeout: .seconds(40))
+            #expect(servicesB.hub.statistics.brokerGaps == 1)
+            #expect(servicesA.hub.statistics.brokerGaps == 1)
+
+            var delivered = false
+            for attempt in 0..<50 where !delivered {
+                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "after \(attempt)"])
+                delivered = (try? await doctor.next("chat.message", timeout: .milliseconds(300))) != nil
+            }
+            #expect(delivered, "cross-node delivery resumes on the new listening connections")
         }
     }
 
@@ -889,47 +900,46 @@ struct HubClusterTests {
         #expect(PostgresBroker.sequenceHeader("{\"kind\":\"event\"}") == nil)
     }
 
-    @Test("A node whose publish fails while every listener works: the next NOTIFY shows the hole, sockets on both nodes get resume_gap, and the message is in the history",
+    @Test("A node whose publish fails while every listener works: the next NOTIFY shows the hole, sockets on both nodes get resume_gap, and the message is in the history; an unreadable large message is a gap too",
           .enabled(if: TestDatabase.postgresURL != nil, "needs SOS_TEST_DATABASE_URL"))
     func failedPublish() async throws {
         let storage = try await TestStorage.make()
         defer { Task { await storage.cleanUp() } }
-        try await runApp(storage.configuration, .live) { clientA, servicesA in
-            let portA = try #require(clientA.port)
-            let (clinic, _) = try await clinicWithAppointment(clientA)
-            try await runApp(storage.configuration, .live) { clientB, servicesB in
-                let portB = try #require(clientB.port)
-                let patient = try await HubClient.connect(port: portA, token: clinic.patient.token)
-                let doctor = try await HubClient.connect(port: portB, token: clinic.doctor.token)
-                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "before"])
-                _ = try await doctor.next("chat.message")
+        try await Self.withTwoNodes(storage.configuration) { nodes in
+            let (clientB, servicesA, servicesB, clinic, patient, doctor) = (nodes.clientB, nodes.servicesA, nodes.servicesB, nodes.clinic, nodes.patient, nodes.doctor)
+            _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "before"])
+            _ = try await doctor.next("chat.message")
 
-                // step: a message too large for one NOTIFY travels through broker_messages; with that table gone, node
-                // A stores the chat message (and acknowledges it) but its publish fails; both LISTEN connections are fine
-                try await servicesA.database.write { sql in try await sql.raw("ALTER TABLE broker_messages RENAME TO broker_messages_away").run() }
-                let large = String(repeating: "\u{20AC}", count: 4_000)  // 12,000 bytes of UTF-8
-                let stored = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": large])
-                #expect(stored["message"]?["id"] != nil, "stored and acknowledged")
-                #expect((try? await doctor.next("chat.message", timeout: .seconds(2))) == nil, "the publish failed: nothing crosses")
-                #expect(servicesB.hub.statistics.brokerGaps == 0, "no listener was lost")
-                try await servicesA.database.write { sql in try await sql.raw("ALTER TABLE broker_messages_away RENAME TO broker_messages").run() }
+            // step: a message too large for one NOTIFY travels through broker_messages; with that table gone, node
+            // A stores the chat message (and acknowledges it) but its publish fails; both LISTEN connections are fine
+            try await servicesA.database.write { sql in try await sql.raw("ALTER TABLE broker_messages RENAME TO broker_messages_away").run() }
+            let large = String(repeating: "\u{20AC}", count: 4_000)  // 12,000 bytes of UTF-8
+            let stored = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": large])
+            #expect(stored["message"]?["id"] != nil, "stored and acknowledged")
+            #expect((try? await doctor.next("chat.message", timeout: .seconds(2))) == nil, "the publish failed: nothing crosses")
+            #expect(servicesB.hub.statistics.brokerGaps == 0, "no listener was lost")
+            try await servicesA.database.write { sql in try await sql.raw("ALTER TABLE broker_messages_away RENAME TO broker_messages").run() }
 
-                // the next batch from A carries a number one too far: every listener reports the gap
-                _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "after"])
-                _ = try await doctor.next("resume_gap", timeout: .seconds(10))
-                let after = try await doctor.next("chat.message")
-                #expect(after["data"]?["content"]?.string == "after")
-                _ = try await patient.next("resume_gap", timeout: .seconds(10))
-                #expect(servicesB.hub.statistics.brokerGaps == 1)
-                #expect(servicesA.hub.statistics.brokerGaps == 1)
+            // the next batch from A carries a number one too far: every listener reports the gap
+            _ = try await patient.ack("chat.send", ["to": clinic.doctor.id, "content": "after"])
+            _ = try await doctor.next("resume_gap", timeout: .seconds(10))
+            let after = try await doctor.next("chat.message")
+            #expect(after["data"]?["content"]?.string == "after")
+            _ = try await patient.next("resume_gap", timeout: .seconds(10))
+            #expect(servicesB.hub.statistics.brokerGaps == 1)
+            #expect(servicesA.hub.statistics.brokerGaps == 1)
 
-                // refetching, as resume_gap asks, finds what was missed
-                let history = try await clientB.request(.get, "/api/v1/chat/conversations/\(clinic.patient.id)/messages", token: clinic.doctor.token)
-                let contents = history.json["messages"]?.array?.compactMap { $0["content"]?.string } ?? []
-                #expect(contents.contains(large))
-                patient.close()
-                doctor.close()
-            }
+            // refetching, as resume_gap asks, finds what was missed
+            let history = try await clientB.request(.get, "/api/v1/chat/conversations/\(clinic.patient.id)/messages", token: clinic.doctor.token)
+            let contents = history.json["messages"]?.array?.compactMap { $0["content"]?.string } ?? []
+            #expect(contents.contains(large))
+
+            // a large message whose stored payload cannot be read (purged, or the read failed) is a gap too
+            let channel = try #require(servicesA.postgresBroker?.channel)
+            let missing = "seq:\(UUID().uuidString):1\u{1E}ref:\(UUID().uuidString)"
+            try await servicesA.database.write { sql in try await sql.raw("SELECT pg_notify(\(bind: channel), \(bind: missing))").run() }
+            _ = try await doctor.next("resume_gap", timeout: .seconds(10))
+            _ = try await patient.next("resume_gap", timeout: .seconds(10))
         }
     }
 

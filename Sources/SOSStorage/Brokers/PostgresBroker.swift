@@ -216,7 +216,12 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
             if part.hasPrefix(Self.referencePrefix), let id = UUID(uuidString: String(part.dropFirst(Self.referencePrefix.count))) {
                 guard let stored = try? await self.database.read({ sql in
                     try await sql.raw("SELECT payload FROM broker_messages WHERE id = \(bind: id)").first()?.value("payload", as: String.self)
-                }) else { continue }
+                }) else {
+                    // step: the large message cannot be read (the database failed, or it was purged): it is missed here
+                    self.logger.warning("A large broker message could not be read; reporting a gap", metadata: ["reference": "\(id)"])
+                    for target in self.lock.withLock({ Array(self.subscribers.values) }) { target.yield(.gap) }
+                    continue
+                }
                 message = stored
             }
             let targets = self.lock.withLock { Array(self.subscribers.values) }
