@@ -209,7 +209,7 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
         if skipped {
             // step: a sender's publish failed in between: what it carried never came, so say so before what follows
             self.logger.warning("A node's broker publish failed; reporting a gap", metadata: ["sender": "\(header?.sender.uuidString ?? "")"])
-            for target in self.lock.withLock({ Array(self.subscribers.values) }) { target.yield(.gap) }
+            self.deliver(.gap)
         }
         for part in parts {
             var message = String(part)
@@ -219,14 +219,18 @@ public final class PostgresBroker: Broker, Service, @unchecked Sendable {
                 }) else {
                     // step: the large message cannot be read (the database failed, or it was purged): it is missed here
                     self.logger.warning("A large broker message could not be read; reporting a gap", metadata: ["reference": "\(id)"])
-                    for target in self.lock.withLock({ Array(self.subscribers.values) }) { target.yield(.gap) }
+                    self.deliver(.gap)
                     continue
                 }
                 message = stored
             }
-            let targets = self.lock.withLock { Array(self.subscribers.values) }
-            for target in targets { target.yield(.message(message)) }
+            self.deliver(.message(message))
         }
+    }
+
+    /// Hands a message or a gap to every subscriber.
+    private func deliver(_ delivery: BrokerDelivery) {
+        for target in self.lock.withLock({ Array(self.subscribers.values) }) { target.yield(delivery) }
     }
 
     static func sequenceHeader(_ part: Substring) -> (sender: UUID, number: UInt64)? {
